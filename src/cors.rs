@@ -1,0 +1,401 @@
+//! The one CORS policy, applied once in front of every route of the API port.
+//!
+//! Built from configuration by [`CorsPolicy::new`], which refuses the unsafe
+//! combinations at start-up (a `null` origin, a wildcard with credentials), so a
+//! request can never find the policy broken. On a request the server asks two
+//! things only: [`CorsPolicy::preflight`] answers an `OPTIONS` preflight whole
+//! (204 or 403), and [`CorsPolicy::decorate`] adds the response headers of an
+//! actual request. Everything else is precomputed here.
+//!
+//! Behaviour follows the Fetch standard's CORS protocol
+//! (<https://fetch.spec.whatwg.org/#http-cors-protocol>) and MDN's header pages
+//! (<https://developer.mozilla.org/en-US/docs/Web/HTTP/Guides/CORS>).
+
+use http::{
+    HeaderMap, HeaderValue, Method, Response, StatusCode,
+    header::{self, HeaderName},
+};
+
+use crate::status::ErrorReply;
+
+/// Request headers a browser client of this API may send: JSON REST needs
+/// `content-type`; gRPC-Web clients (grpc-web, connect-web, our `web/`) add
+/// `x-grpc-web`, `x-user-agent` and `grpc-timeout`; `authorization` for
+/// deployments that turn credentials on.
+pub const ALLOWED_HEADERS: &[&str] = &[
+    "content-type",
+    "x-grpc-web",
+    "x-user-agent",
+    "grpc-timeout",
+    "authorization",
+];
+
+/// Response headers browser code may read: the gRPC status travels in them on
+/// a trailers-only gRPC-Web error, and in the body's trailer frame otherwise.
+pub const EXPOSED_HEADERS: &str = "grpc-status, grpc-message, grpc-status-details-bin";
+
+/// The `Vary` value of a preflight answer: it depends on all three.
+const PREFLIGHT_VARY: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+
+/// `Access-Control-Request-Private-Network` (Private Network Access): Chromium
+/// sends it when a public page calls a private address.
+pub const REQUEST_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-request-private-network");
+/// The answer to [`REQUEST_PRIVATE_NETWORK`].
+pub const ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
+
+/// Which origins may read responses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Exact, case-sensitive match on the serialized origin, as browsers send it.
+    List(Vec<HeaderValue>),
+    /// `*`: any origin (never with credentials; refused at start-up).
+    Any,
+}
+
+/// Why a CORS configuration was refused at start-up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CorsConfigError {
+    #[error(
+        "origin 'null' cannot be allowed: sandboxed frames and file:// pages all send it, so allowing it allows them all"
+    )]
+    NullOrigin,
+    #[error(
+        "a wildcard origin '*' cannot be combined with credentials: browsers reject it, and it would let every site act as the user; list the origins instead"
+    )]
+    WildcardWithCredentials,
+    #[error(
+        "'{0}' is not an origin: write scheme://host[:port] with no path, query or trailing slash, e.g. http://localhost:1234"
+    )]
+    NotAnOrigin(String),
+}
+
+/// Everything needed to answer CORS, decided once at start-up.
+#[derive(Debug, Clone)]
+pub struct CorsPolicy {
+    origins: AllowedOrigins,
+    allow_credentials: bool,
+    allow_private_network: bool,
+    /// Methods the routes use; a preflight for any other is refused.
+    methods: Vec<Method>,
+    allow_methods: HeaderValue,
+    allow_headers: HeaderValue,
+    max_age: HeaderValue,
+}
+
+/// The settings a [`CorsPolicy`] is built from.
+#[derive(Debug, Clone)]
+pub struct CorsSettings {
+    pub origins: Vec<String>,
+    pub allow_credentials: bool,
+    pub allow_private_network: bool,
+    pub max_age_secs: u64,
+}
+
+impl CorsPolicy {
+    /// Validates the settings. Preflights may ask for POST until
+    /// [`Self::with_methods`] says which methods the routes use.
+    pub fn new(settings: &CorsSettings) -> Result<Self, CorsConfigError> {
+        let origins = parse_origins(&settings.origins)?;
+        if origins == AllowedOrigins::Any && settings.allow_credentials {
+            return Err(CorsConfigError::WildcardWithCredentials);
+        }
+        let policy = CorsPolicy {
+            origins,
+            allow_credentials: settings.allow_credentials,
+            allow_private_network: settings.allow_private_network,
+            methods: Vec::new(),
+            allow_methods: HeaderValue::from_static(""),
+            allow_headers: HeaderValue::from_static(
+                "content-type, x-grpc-web, x-user-agent, grpc-timeout, authorization",
+            ),
+            max_age: HeaderValue::from(settings.max_age_secs),
+        };
+        Ok(policy.with_methods(&[Method::POST]))
+    }
+
+    /// The same policy, granting exactly `methods` to preflights.
+    pub fn with_methods(mut self, methods: &[Method]) -> Self {
+        let mut methods = methods.to_vec();
+        methods.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        methods.dedup();
+        let list = methods
+            .iter()
+            .map(Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.allow_methods =
+            HeaderValue::from_str(&list).expect("method names are valid header text");
+        self.methods = methods;
+        self
+    }
+
+    /// Is this request a CORS preflight? (`OPTIONS` with
+    /// `Access-Control-Request-Method`; a plain `OPTIONS` is an ordinary request.)
+    pub fn is_preflight(method: &Method, headers: &HeaderMap) -> bool {
+        method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    }
+
+    /// The request's `Origin`, if it is one this policy allows.
+    pub fn allowed_origin<'a>(&self, headers: &'a HeaderMap) -> Option<&'a HeaderValue> {
+        let origin = headers.get(header::ORIGIN)?;
+        let allowed = match &self.origins {
+            AllowedOrigins::Any => origin.as_bytes() != b"null",
+            AllowedOrigins::List(list) => list.iter().any(|o| o == origin),
+        };
+        allowed.then_some(origin)
+    }
+
+    /// Answers a preflight: 204 with the grant, or 403 saying what was refused.
+    pub fn preflight(&self, headers: &HeaderMap) -> Response<tonic::body::Body> {
+        let mut response = match self.check_preflight(headers) {
+            Ok(origin) => {
+                let origin = origin.clone();
+                let mut response = Response::new(tonic::body::Body::empty());
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                let h = response.headers_mut();
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    self.origin_value(origin),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    self.allow_methods.clone(),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    self.allow_headers.clone(),
+                );
+                h.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
+                if self.allow_credentials {
+                    h.insert(
+                        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                        HeaderValue::from_static("true"),
+                    );
+                }
+                if self.allow_private_network
+                    && headers
+                        .get(REQUEST_PRIVATE_NETWORK)
+                        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+                {
+                    h.insert(ALLOW_PRIVATE_NETWORK, HeaderValue::from_static("true"));
+                }
+                response
+            }
+            Err(reason) => ErrorReply::new(StatusCode::FORBIDDEN, reason).into_response(),
+        };
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static(PREFLIGHT_VARY));
+        response
+    }
+
+    /// Adds the CORS headers of an actual (non-preflight) response. `origin` is
+    /// what [`Self::allowed_origin`] returned for the request; `Vary: Origin` is
+    /// added either way, so no cache hands one origin's answer to another.
+    pub fn decorate(&self, origin: Option<HeaderValue>, headers: &mut HeaderMap) {
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        let Some(origin) = origin else { return };
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            self.origin_value(origin),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
+        if self.allow_credentials {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
+
+    /// The methods a preflight may ask for.
+    pub fn methods(&self) -> &[Method] {
+        &self.methods
+    }
+
+    fn origin_value(&self, origin: HeaderValue) -> HeaderValue {
+        match self.origins {
+            AllowedOrigins::Any => HeaderValue::from_static("*"),
+            AllowedOrigins::List(_) => origin,
+        }
+    }
+
+    /// The origin to grant, or the reason (the 403's message) not to.
+    fn check_preflight<'a>(&self, headers: &'a HeaderMap) -> Result<&'a HeaderValue, String> {
+        let origin = match headers.get(header::ORIGIN) {
+            None => return Err("CORS preflight refused: no Origin header".to_owned()),
+            Some(origin) => origin,
+        };
+        if self.allowed_origin(headers).is_none() {
+            return Err(format!(
+                "CORS preflight refused: origin '{}' is not allowed",
+                String::from_utf8_lossy(origin.as_bytes())
+            ));
+        }
+        let method = headers
+            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .map(HeaderValue::as_bytes)
+            .unwrap_or_default();
+        if !self.methods.iter().any(|m| m.as_str().as_bytes() == method) {
+            return Err(format!(
+                "CORS preflight refused: method '{}' is not allowed",
+                String::from_utf8_lossy(method)
+            ));
+        }
+        for requested in headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+            for name in requested.as_bytes().split(|&b| b == b',') {
+                let name = name.trim_ascii();
+                if !name.is_empty()
+                    && !ALLOWED_HEADERS
+                        .iter()
+                        .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+                {
+                    return Err(format!(
+                        "CORS preflight refused: header '{}' is not allowed",
+                        String::from_utf8_lossy(name)
+                    ));
+                }
+            }
+        }
+        Ok(origin)
+    }
+}
+
+fn parse_origins(raw: &[String]) -> Result<AllowedOrigins, CorsConfigError> {
+    if raw.iter().any(|o| o.trim() == "*") {
+        return Ok(AllowedOrigins::Any);
+    }
+    let mut list = Vec::with_capacity(raw.len());
+    for origin in raw {
+        let origin = origin.trim();
+        if origin.eq_ignore_ascii_case("null") {
+            return Err(CorsConfigError::NullOrigin);
+        }
+        if !is_serialized_origin(origin) {
+            return Err(CorsConfigError::NotAnOrigin(origin.to_owned()));
+        }
+        let value = HeaderValue::from_str(origin)
+            .map_err(|_| CorsConfigError::NotAnOrigin(origin.to_owned()))?;
+        if !list.contains(&value) {
+            list.push(value);
+        }
+    }
+    Ok(AllowedOrigins::List(list))
+}
+
+/// `scheme "://" host [ ":" port ]`, as the `Origin` header serializes it.
+fn is_serialized_origin(origin: &str) -> bool {
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = !scheme.is_empty()
+        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    let (host, port) = match rest.rsplit_once(':') {
+        // An IPv6 literal such as [::1] has colons of its own.
+        Some((host, port)) if !port.contains(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
+    scheme_ok && host_ok && port_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(origins: &[&str], credentials: bool) -> CorsSettings {
+        CorsSettings {
+            origins: origins.iter().map(|s| s.to_string()).collect(),
+            allow_credentials: credentials,
+            allow_private_network: false,
+            max_age_secs: 60,
+        }
+    }
+
+    fn policy(origins: &[&str]) -> CorsPolicy {
+        CorsPolicy::new(&settings(origins, false)).unwrap()
+    }
+
+    fn with_origin(origin: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ORIGIN, HeaderValue::from_str(origin).unwrap());
+        h
+    }
+
+    #[test]
+    fn only_the_exact_origin_matches() {
+        let p = policy(&["http://localhost:1234"]);
+        assert!(
+            p.allowed_origin(&with_origin("http://localhost:1234"))
+                .is_some()
+        );
+        for other in [
+            "http://localhost:12345",
+            "http://localhost:1234.evil.com",
+            "http://localhost:1234/",
+            "https://localhost:1234",
+            "http://LOCALHOST:1234",
+            "http://localhost",
+            "null",
+        ] {
+            assert!(p.allowed_origin(&with_origin(other)).is_none(), "{other}");
+        }
+    }
+
+    #[test]
+    fn null_origin_is_refused_at_start() {
+        let err = CorsPolicy::new(&settings(&["null"], false)).unwrap_err();
+        assert_eq!(err, CorsConfigError::NullOrigin);
+    }
+
+    #[test]
+    fn wildcard_with_credentials_is_refused_at_start() {
+        let err = CorsPolicy::new(&settings(&["*"], true)).unwrap_err();
+        assert_eq!(err, CorsConfigError::WildcardWithCredentials);
+    }
+
+    #[test]
+    fn malformed_origins_are_refused_at_start() {
+        for bad in [
+            "localhost:1234",
+            "http://localhost:1234/",
+            "http://a/b",
+            "http://x:port",
+            "",
+        ] {
+            let err = CorsPolicy::new(&settings(&[bad], false)).unwrap_err();
+            assert!(
+                matches!(err, CorsConfigError::NotAnOrigin(_)),
+                "{bad}: {err}"
+            );
+        }
+        assert!(
+            policy(&["http://[::1]:8080", "https://example.com"])
+                .allowed_origin(&with_origin("http://[::1]:8080"))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn wildcard_allows_any_origin_but_null() {
+        let p = policy(&["*"]);
+        assert!(
+            p.allowed_origin(&with_origin("https://a.example"))
+                .is_some()
+        );
+        assert!(p.allowed_origin(&with_origin("null")).is_none());
+    }
+}

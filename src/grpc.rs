@@ -1,0 +1,106 @@
+//! The tonic `GreetService`: unpack the message, call [`crate::greeter`], pack
+//! the answer. REST and gRPC-Web reach the very same service.
+
+use prost_types::Timestamp;
+use tonic::{Request, Response, Status, body::Body, service::Routes};
+use tower::util::MapResponse;
+
+use crate::{
+    greeter::{self, GreetError},
+    pb::greet::v1::{
+        GreetRequest, GreetResponse,
+        greet_service_server::{GreetService, GreetServiceServer},
+    },
+    status::PAYLOAD_TOO_LARGE,
+};
+
+/// The implementation of `greet.v1.GreetService`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Greeter;
+
+#[tonic::async_trait]
+impl GreetService for Greeter {
+    async fn greet(
+        &self,
+        request: Request<GreetRequest>,
+    ) -> Result<Response<GreetResponse>, Status> {
+        let request = request.into_inner();
+        let greeting = greeter::greet(request.name.as_deref(), request.lang.as_deref())?;
+        Ok(Response::new(GreetResponse {
+            greeting: greeting.text,
+            timestamp: Some(Timestamp::from(greeting.at)),
+        }))
+    }
+}
+
+/// Every greeting error is the caller's fault: INVALID_ARGUMENT, with the
+/// spec's exact message.
+impl From<GreetError> for Status {
+    fn from(error: GreetError) -> Self {
+        Status::invalid_argument(error.to_string())
+    }
+}
+
+/// The gRPC router as every protocol reaches it: tonic's [`Routes`] with
+/// tonic's own request-decoding errors restated the way the spec wants.
+pub type GrpcService = MapResponse<Routes, fn(http::Response<Body>) -> http::Response<Body>>;
+
+/// Wraps the router so every protocol shares the restated statuses.
+pub fn service(routes: Routes) -> GrpcService {
+    MapResponse::new(routes, restate_decode_errors)
+}
+
+/// tonic reports some problems with a *request* as if they were the server's
+/// (INTERNAL) or with a code the spec does not use. They come before any
+/// handler runs, so they arrive as trailers-only responses; this is the one
+/// place they are mapped:
+///
+/// | tonic says | we say |
+/// |---|---|
+/// | OUT_OF_RANGE "Error, decoded message length too large…" | RESOURCE_EXHAUSTED "Payload too large" |
+/// | INTERNAL "Missing request message." | INVALID_ARGUMENT "Missing request body" |
+/// | INTERNAL "failed to decode Protobuf message: …" | INVALID_ARGUMENT, same text |
+/// | INTERNAL "Unexpected EOF decoding stream." | INVALID_ARGUMENT "Truncated gRPC message: …" |
+///
+/// A compressed flag without `grpc-encoding` stays INTERNAL: the gRPC
+/// compression spec requires exactly that.
+fn restate_decode_errors(mut response: http::Response<Body>) -> http::Response<Body> {
+    let code = match response.headers().get(GRPC_STATUS) {
+        Some(v) if v == "11" || v == "13" => v.clone(),
+        _ => return response,
+    };
+    let Some(status) = Status::from_header_map(response.headers()) else {
+        return response;
+    };
+    let message = status.message();
+    let restated = if code == "11" && message.starts_with("Error, decoded message length too large")
+    {
+        Status::resource_exhausted(PAYLOAD_TOO_LARGE)
+    } else if message == "Missing request message." {
+        Status::invalid_argument(GreetError::MissingBody.to_string())
+    } else if message.starts_with("failed to decode Protobuf message") {
+        Status::invalid_argument(message)
+    } else if message == "Unexpected EOF decoding stream." {
+        Status::invalid_argument(
+            "Truncated gRPC message: the body ended inside a length-prefixed frame",
+        )
+    } else {
+        return response;
+    };
+    let headers = response.headers_mut();
+    headers.remove(GRPC_STATUS);
+    headers.remove(GRPC_MESSAGE);
+    restated
+        .add_header(headers)
+        .expect("fixed ASCII messages are valid header values");
+    response
+}
+
+const GRPC_STATUS: &str = "grpc-status";
+const GRPC_MESSAGE: &str = "grpc-message";
+
+/// Everything the API port serves over gRPC: the Greet service (with the body
+/// limit as its decoding limit), plus any services a caller adds.
+pub fn greet_server(max_body_bytes: usize) -> GreetServiceServer<Greeter> {
+    GreetServiceServer::new(Greeter).max_decoding_message_size(max_body_bytes)
+}

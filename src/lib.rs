@@ -1,0 +1,28 @@
+//! greet-gateway: one `Greet` RPC, defined once in `proto/`, served on one
+//! port as REST/JSON, gRPC-Web and native gRPC behind one CORS policy.
+//!
+//! The modules, one job each:
+//! - [`config`]: flags and environment, validated into typed [`config::Settings`].
+//! - [`greeter`]: the greeting rules and their errors; knows nothing of HTTP.
+//! - [`grpc`]: the tonic service calling [`greeter`]; tonic's decode errors restated.
+//! - [`pb`]: code generated from `proto/` and the encoded descriptor set.
+//! - [`status`]: the one gRPC code → HTTP status table and the `{"error"}` body.
+//! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
+//! - [`cors`]: the one CORS policy: preflights, origin echo, `Vary`, exposed headers.
+//! - [`access_log`]: one log line per request, written when its body ends.
+//! - [`server`]: the listener, protocol dispatch, graceful shutdown.
+//! - [`web`]: the demo page in `web/`, served on a second origin.
+
+pub mod access_log;
+pub mod config;
+pub mod cors;
+pub mod greeter;
+pub mod grpc;
+pub mod pb;
+pub mod server;
+pub mod status;
+pub mod transcode;
+pub mod web;
+
+pub use config::Settings;
+pub use server::{Api, ApiBuilder, run, shutdown_signal};

@@ -1,0 +1,256 @@
+//! REST/JSON in front of the gRPC services, driven by `google.api.http`.
+//!
+//! A REST request is matched against the bindings read from the descriptor
+//! pool ([`rules`]), turned into the RPC's request message ([`json`]), framed
+//! as a unary gRPC call and sent in-process to the very same tonic router the
+//! gRPC and gRPC-Web clients reach. The gRPC answer comes back as JSON, or as
+//! `{"error": ...}` with the HTTP status from [`crate::status`].
+//!
+//! Dispatch follows connect-go: path first (else 404), then method (else 405
+//! with `Allow`), then the body: size (413), content type (415), JSON (400).
+//!
+//! Limitations: streaming RPCs are not transcoded; request headers are not
+//! forwarded as gRPC metadata.
+
+pub mod json;
+pub mod rules;
+pub mod template;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body as HttpBody;
+use http_body_util::{BodyExt, Full, Limited};
+use prost::Message as _;
+use prost_reflect::{DescriptorPool, DynamicMessage};
+use tonic::{Code, Status, body::Body};
+use tower::ServiceExt;
+
+use crate::{
+    grpc::GrpcService,
+    status::{ErrorReply, JSON},
+};
+use rules::Binding;
+
+pub use rules::RuleError;
+
+/// The REST face of a set of gRPC services.
+#[derive(Clone)]
+pub struct Transcoder {
+    bindings: std::sync::Arc<[Binding]>,
+    grpc: GrpcService,
+    max_body_bytes: usize,
+}
+
+impl Transcoder {
+    /// Reads every annotated RPC in `pool`; `grpc` must serve them.
+    pub fn new(
+        pool: &DescriptorPool,
+        grpc: GrpcService,
+        max_body_bytes: usize,
+    ) -> Result<Self, RuleError> {
+        Ok(Transcoder {
+            bindings: rules::bindings(pool)?.into(),
+            grpc,
+            max_body_bytes,
+        })
+    }
+
+    /// The HTTP methods the REST routes use (for CORS preflights).
+    pub fn methods(&self) -> Vec<Method> {
+        self.bindings.iter().map(|b| b.method.clone()).collect()
+    }
+
+    /// Every route as `METHOD /template`, for the start-up log.
+    pub fn routes(&self) -> impl Iterator<Item = String> + '_ {
+        self.bindings
+            .iter()
+            .map(|b| format!("{} {} -> {}", b.method, b.template, b.rpc.grpc_path))
+    }
+
+    /// Answers one REST request.
+    pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        match self.transcode(request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+
+    async fn transcode<B>(&self, request: Request<B>) -> Result<Response<Body>, ErrorReply>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let (parts, body) = request.into_parts();
+        let path = parts.uri.path();
+        let mut allowed: Vec<&Method> = Vec::new();
+        let mut found = None;
+        for binding in self.bindings.iter() {
+            if let Some(bound) = binding.template.matches(path) {
+                if binding.method == parts.method {
+                    found = Some((binding, bound));
+                    break;
+                }
+                allowed.push(&binding.method);
+            }
+        }
+        let Some((binding, bound)) = found else {
+            return Err(if allowed.is_empty() {
+                ErrorReply::new(
+                    StatusCode::NOT_FOUND,
+                    format!("No route for {} {path}", parts.method),
+                )
+            } else {
+                return Ok(method_not_allowed(&parts.method, path, &allowed));
+            });
+        };
+
+        let body = self.read_body(&parts.headers, body).await?;
+        if !body.is_empty() && binding.body != rules::BodyTarget::None && !is_json(&parts.headers) {
+            return Err(ErrorReply::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "Unsupported content type '{}': send the body as application/json",
+                    parts
+                        .headers
+                        .get(header::CONTENT_TYPE)
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        let message = json::request_message(binding, bound, parts.uri.query(), &body)
+            .map_err(|e| ErrorReply::new(StatusCode::BAD_REQUEST, e))?;
+
+        let reply = self.call(binding, &message).await?;
+        let json = json::response_json(binding, &reply)
+            .map_err(|e| ErrorReply::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
+        let mut response = Response::new(Body::new(Full::new(Bytes::from(json))));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+        Ok(response)
+    }
+
+    /// Reads the whole body, refusing more than the limit with a 413.
+    async fn read_body<B>(&self, headers: &HeaderMap, body: B) -> Result<Bytes, ErrorReply>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
+            return Err(ErrorReply::payload_too_large());
+        }
+        match Limited::new(body, self.max_body_bytes).collect().await {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                Err(ErrorReply::payload_too_large())
+            }
+            Err(e) => Err(ErrorReply::new(
+                StatusCode::BAD_REQUEST,
+                format!("Could not read the request body: {e}"),
+            )),
+        }
+    }
+
+    /// Calls the RPC in-process as a unary gRPC request.
+    async fn call(
+        &self,
+        binding: &Binding,
+        message: &DynamicMessage,
+    ) -> Result<DynamicMessage, ErrorReply> {
+        let len = message.encoded_len();
+        let mut framed = BytesMut::with_capacity(len + 5);
+        framed.put_u8(0);
+        framed.put_u32(u32::try_from(len).map_err(|_| ErrorReply::payload_too_large())?);
+        message
+            .encode(&mut framed)
+            .expect("the buffer was sized for the message");
+
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(binding.rpc.grpc_path.clone())
+            .version(http::Version::HTTP_2)
+            .header(header::CONTENT_TYPE, "application/grpc")
+            .header(header::TE, "trailers")
+            .body(Body::new(Full::new(framed.freeze())))
+            .expect("a fixed path and headers form a valid request");
+        let response = self
+            .grpc
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|e| match e {});
+
+        // A trailers-only answer carries the status in the headers.
+        if let Some(status) = Status::from_header_map(response.headers()) {
+            return Err(error_of(&status));
+        }
+        let collected = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|status| error_of(&status))?;
+        if let Some(status) = collected.trailers().and_then(Status::from_header_map)
+            && status.code() != Code::Ok
+        {
+            return Err(error_of(&status));
+        }
+        let mut data = collected.to_bytes();
+        if data.len() < 5 || data[0] != 0 {
+            return Err(ErrorReply::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The service sent no response message",
+            ));
+        }
+        data.advance(5);
+        DynamicMessage::decode(binding.rpc.output.clone(), data).map_err(|e| {
+            ErrorReply::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("The service sent an undecodable response: {e}"),
+            )
+        })
+    }
+}
+
+fn error_of(status: &Status) -> ErrorReply {
+    ErrorReply::from_grpc(status.code(), status.message())
+}
+
+/// `application/json`, with or without parameters, or any `+json` type.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case(JSON)
+        || essence
+            .get(essence.len().saturating_sub(5)..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case("+json"))
+}
+
+fn method_not_allowed(method: &Method, path: &str, allowed: &[&Method]) -> Response<Body> {
+    let mut names: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let allow = names.join(", ");
+    let mut response = ErrorReply::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Method {method} is not allowed on {path}; use {allow}"),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
