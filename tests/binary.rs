@@ -1,0 +1,86 @@
+//! The binary as a user starts it: addresses logged, bad flags refused with
+//! a reason, SIGTERM honoured.
+
+mod common;
+
+use std::process::Command;
+
+use common::binary::Gateway;
+
+#[test]
+fn binary_serves_rest_on_the_logged_address() {
+    let gateway = Gateway::start(&[]);
+    let response = raw_http::post_greet(&gateway.api_url());
+    assert!(response.contains("Hola, Alice!"), "{response}");
+}
+
+/// Plain HTTP/1.1 over a socket: no client library between us and the wire.
+mod raw_http {
+    use std::io::{Read, Write};
+
+    pub fn post_greet(base: &str) -> String {
+        let addr = base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let body = r#"{"name":"Alice","lang":"es"}"#;
+        write!(
+            stream,
+            "POST /greet HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        stream.read_to_string(&mut out).unwrap();
+        out
+    }
+}
+
+#[test]
+fn refused_configuration_exits_non_zero_and_says_why() {
+    for (flags, reason) in [
+        (
+            &["--allow-origin", "*", "--allow-credentials"][..],
+            "wildcard origin '*' cannot be combined with credentials",
+        ),
+        (
+            &["--allow-origin", "null"][..],
+            "origin 'null' cannot be allowed",
+        ),
+        (
+            &["--allow-origin", "http://localhost:1234/"][..],
+            "is not an origin",
+        ),
+        (
+            &["--max-body-bytes", "0"][..],
+            "--max-body-bytes must be at least 1",
+        ),
+        (&["--listen", "not-an-address"][..], "not-an-address"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
+            .args(flags)
+            .args(["--web-listen", "off"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flags:?} started");
+        assert!(stderr.contains(reason), "{flags:?}: {stderr}");
+    }
+}
+
+#[test]
+fn environment_variables_configure_like_flags() {
+    let output = Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
+        .env("GREET_ALLOW_ORIGINS", "http://a.example,null")
+        .env("GREET_WEB_LISTEN", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("'null'"));
+}
+
+#[test]
+fn sigterm_stops_the_gateway_with_exit_code_zero() {
+    let mut gateway = Gateway::start(&["--web-listen", "off"]);
+    gateway.terminate();
+    let status = gateway.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
