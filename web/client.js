@@ -1,1 +1,241 @@
+// A dependency-free client for greet.v1.GreetService, over two protocols:
+//
+//   greetRest(baseUrl, {name, lang})     POST /greet with JSON (the google.api.http mapping)
+//   greetGrpcWeb(baseUrl, {name, lang})  gRPC-Web, binary framing, by hand
+//
+// Both resolve to {greeting, timestamp} (timestamp as RFC 3339 text, as the REST
+// API sends it) and reject with a typed error carrying what the server said:
+// HttpError (REST) or GrpcWebError (gRPC-Web). When the browser itself refuses
+// the call (CORS, network down), fetch's own TypeError ("Failed to fetch")
+// passes through unchanged: no server answer is readable then.
+//
+// Wire formats:
+//   gRPC-Web  https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md
+//   protobuf  https://protobuf.dev/programming-guides/encoding/
 
+/** A non-2xx REST answer: `status` is the HTTP status, `message` the body's `error`. */
+export class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.name = "HttpError";
+    this.status = status;
+  }
+}
+
+/** A gRPC status other than OK: `code` (number), `codeName` and `message` (grpc-message, decoded). */
+export class GrpcWebError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.name = "GrpcWebError";
+    this.code = code;
+    this.codeName = CODE_NAMES[code] ?? `CODE_${code}`;
+  }
+}
+
+/** gRPC status codes by number (https://grpc.github.io/grpc/core/md_doc_statuscodes.html). */
+export const CODE_NAMES = [
+  "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+  "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+  "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+  "UNAUTHENTICATED",
+];
+
+// ---------------------------------------------------------------------------
+// REST
+
+export async function greetRest(baseUrl, { name, lang } = {}) {
+  // A JSON content type makes this a "non-simple" request: the browser sends a
+  // CORS preflight (OPTIONS) first, and the gateway must allow the page's origin.
+  const response = await fetch(`${baseUrl}/greet`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name, lang }), // undefined fields are left out
+  });
+  if (!response.ok) {
+    const body = await response.json().catch(() => ({}));
+    throw new HttpError(response.status, body.error || `Server error: ${response.status}`);
+  }
+  return response.json();
+}
+
+// ---------------------------------------------------------------------------
+// gRPC-Web
+
+export async function greetGrpcWeb(baseUrl, { name, lang } = {}) {
+  const response = await fetch(`${baseUrl}/greet.v1.GreetService/Greet`, {
+    method: "POST",
+    headers: { "Content-Type": "application/grpc-web+proto", "X-Grpc-Web": "1" },
+    body: frame(0x00, encodeGreetRequest({ name, lang })),
+  });
+
+  // Trailers-only answer (an error before any message): the status is in the
+  // response headers, readable cross-origin only because the gateway lists
+  // grpc-status and grpc-message in Access-Control-Expose-Headers.
+  if (response.headers.has("grpc-status")) {
+    throwIfNotOk(response.headers.get("grpc-status"), response.headers.get("grpc-message"));
+  }
+  if (!response.ok) {
+    throw new GrpcWebError(codeFromHttpStatus(response.status), `HTTP ${response.status}`);
+  }
+
+  let message = null;
+  let trailers = null;
+  for (const { flag, payload } of frames(new Uint8Array(await response.arrayBuffer()))) {
+    if (flag & 0x80) trailers = parseTrailers(payload);
+    else if (flag & 0x01) throw new GrpcWebError(13, "compressed messages are not supported");
+    else message = payload;
+  }
+  const status = trailers?.get("grpc-status") ?? response.headers.get("grpc-status");
+  if (status === null || status === undefined) {
+    throw new GrpcWebError(2, "response has no grpc-status");
+  }
+  throwIfNotOk(status, trailers?.get("grpc-message") ?? response.headers.get("grpc-message"));
+  if (message === null) throw new GrpcWebError(13, "response has no message");
+  return decodeGreetResponse(message);
+}
+
+function throwIfNotOk(status, encodedMessage) {
+  const code = Number(status);
+  if (code !== 0) throw new GrpcWebError(code, percentDecode(encodedMessage ?? ""));
+}
+
+/** grpc-message is percent-encoded UTF-8 (gRPC over HTTP/2, "Responses"). */
+function percentDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** What a gRPC client reports when the HTTP layer failed (gRPC's http-grpc-status-mapping.md). */
+function codeFromHttpStatus(status) {
+  switch (status) {
+    case 400: return 13; // INTERNAL
+    case 401: return 16; // UNAUTHENTICATED
+    case 403: return 7; // PERMISSION_DENIED
+    case 404: return 12; // UNIMPLEMENTED
+    case 429: case 502: case 503: case 504: return 14; // UNAVAILABLE
+    default: return 2; // UNKNOWN
+  }
+}
+
+/** One gRPC-Web frame: flag byte, 4-byte big-endian length, payload. */
+function frame(flag, payload) {
+  const out = new Uint8Array(5 + payload.length);
+  out[0] = flag;
+  new DataView(out.buffer).setUint32(1, payload.length);
+  out.set(payload, 5);
+  return out;
+}
+
+function* frames(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 0; at < bytes.length; ) {
+    if (at + 5 > bytes.length) throw new GrpcWebError(13, "truncated frame header");
+    const length = view.getUint32(at + 1);
+    if (at + 5 + length > bytes.length) throw new GrpcWebError(13, "truncated frame");
+    yield { flag: bytes[at], payload: bytes.subarray(at + 5, at + 5 + length) };
+    at += 5 + length;
+  }
+}
+
+/** The trailer frame is an HTTP/1 header block: "grpc-status: 0\r\ngrpc-message: ...\r\n". */
+function parseTrailers(payload) {
+  const trailers = new Map();
+  for (const line of new TextDecoder().decode(payload).split("\r\n")) {
+    const colon = line.indexOf(":");
+    if (colon > 0) trailers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return trailers;
+}
+
+// ---------------------------------------------------------------------------
+// Protobuf, just enough for greet.v1:
+//   GreetRequest  { optional string name = 1; optional string lang = 2; }
+//   GreetResponse { string greeting = 1; google.protobuf.Timestamp timestamp = 2; }
+//   Timestamp     { int64 seconds = 1; int32 nanos = 2; }
+
+function encodeGreetRequest({ name, lang }) {
+  const bytes = [];
+  // proto3 `optional`: a field is sent whenever it is set, even when empty, so
+  // the server can tell "no name" from "empty name".
+  if (name !== undefined && name !== null) writeString(bytes, 1, name);
+  if (lang !== undefined && lang !== null) writeString(bytes, 2, lang);
+  return Uint8Array.from(bytes);
+}
+
+function writeString(bytes, field, text) {
+  const utf8 = new TextEncoder().encode(text);
+  writeVarint(bytes, (field << 3) | 2); // wire type 2: length-delimited
+  writeVarint(bytes, utf8.length);
+  bytes.push(...utf8);
+}
+
+function writeVarint(bytes, n) {
+  while (n > 0x7f) {
+    bytes.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  bytes.push(n);
+}
+
+function decodeGreetResponse(bytes) {
+  let greeting = "";
+  let seconds = 0;
+  let nanos = 0;
+  for (const [field, value] of fields(bytes)) {
+    if (field === 1) greeting = new TextDecoder().decode(value);
+    if (field === 2) {
+      for (const [f, v] of fields(value)) {
+        if (f === 1) seconds = Number(BigInt.asIntN(64, v));
+        if (f === 2) nanos = Number(BigInt.asIntN(32, v));
+      }
+    }
+  }
+  return { greeting, timestamp: rfc3339(seconds, nanos) };
+}
+
+/** Yields [fieldNumber, value]: a BigInt for varints, bytes for length-delimited fields. */
+function* fields(bytes) {
+  const reader = { bytes, at: 0 };
+  while (reader.at < bytes.length) {
+    const key = Number(readVarint(reader));
+    const field = key >>> 3;
+    switch (key & 7) {
+      case 0:
+        yield [field, readVarint(reader)];
+        break;
+      case 2: {
+        const length = Number(readVarint(reader));
+        if (reader.at + length > bytes.length) throw new GrpcWebError(13, "truncated message");
+        yield [field, bytes.subarray(reader.at, reader.at + length)];
+        reader.at += length;
+        break;
+      }
+      case 1: reader.at += 8; break; // fixed64, unknown here: skip
+      case 5: reader.at += 4; break; // fixed32, unknown here: skip
+      default: throw new GrpcWebError(13, `unsupported wire type ${key & 7}`);
+    }
+  }
+}
+
+function readVarint(reader) {
+  let value = 0n;
+  for (let shift = 0n; shift < 70n; shift += 7n) {
+    if (reader.at >= reader.bytes.length) throw new GrpcWebError(13, "truncated varint");
+    const byte = reader.bytes[reader.at++];
+    value |= BigInt(byte & 0x7f) << shift;
+    if (byte < 0x80) return value;
+  }
+  throw new GrpcWebError(13, "varint too long");
+}
+
+/** The proto3 JSON form of a Timestamp: RFC 3339, UTC, 0/3/6/9 fractional digits. */
+function rfc3339(seconds, nanos) {
+  const base = new Date(seconds * 1000).toISOString().slice(0, 19);
+  if (nanos === 0) return `${base}Z`;
+  let fraction = String(nanos).padStart(9, "0");
+  while (fraction.endsWith("000")) fraction = fraction.slice(0, -3);
+  return `${base}.${fraction}Z`;
+}
