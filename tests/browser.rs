@@ -1,0 +1,383 @@
+//! The demo page of `web/` in a real browser: Debian's headless Chromium,
+//! driven by `tests/browser/page.mjs` (playwright-core), against the built
+//! binary. The page is served from one origin and calls the API on another,
+//! as in the seed, so every call goes through the browser's CORS checks.
+//!
+//! Each test starts the gateway, lets the script click through the page, then
+//! checks both sides: what the page showed and what the server's access log
+//! saw. Chromium and `tests/browser/node_modules` come from
+//! `tests/browser/setup.sh` (run by `scripts/test`); without them a test fails
+//! when `CI` is set, and otherwise says SKIP loudly and returns.
+
+mod common;
+
+use std::{
+    io::Write as _,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::{Mutex, MutexGuard},
+    time::{Duration, Instant},
+};
+
+use common::binary::Gateway;
+use serde_json::{Value, json};
+
+const FAILED: &str = "Error: failed to fetch greeting";
+const UNSUPPORTED_XX: &str = "Invalid or unsupported language selection: 'xx'";
+/// What Chromium's `fetch` rejects with when CORS blocks a call.
+const BLOCKED: &str = "Failed to fetch";
+const RED: &str = "rgb(255, 0, 0)";
+
+#[test]
+fn page_on_an_allowed_origin_greets_over_rest_and_grpc_web() {
+    let Some(browser) = Browser::find("page_on_an_allowed_origin_greets_over_rest_and_grpc_web")
+    else {
+        return;
+    };
+    let demo = Demo::start(Allow::PageOrigin, &[]);
+
+    let shown = browser.run(
+        &demo,
+        &[
+            greet("rest", "Alice", "fr"),
+            greet("grpc-web", "Alice", "es"),
+            greet("grpc-web", "Bob", "en"),
+            screenshot("working.png"),
+        ],
+    );
+
+    assert_eq!(
+        shown,
+        [
+            Shown::greeting("Hola, Alice!"), // on load: REST, Alice, es
+            Shown::greeting("Bonjour, Alice!"),
+            Shown::greeting("Hola, Alice!"),
+            Shown::greeting("Hello, Bob!"),
+        ]
+    );
+    demo.expect_log(&[r#"protocol="rest""#, "method=POST", "status=200"], 2);
+    demo.expect_log(&[r#"protocol="grpc-web""#, "method=POST", "status=200"], 2);
+    demo.expect_log(&["status=403"], 0);
+}
+
+#[test]
+fn unsupported_language_shows_the_servers_message_over_both_protocols() {
+    let Some(browser) =
+        Browser::find("unsupported_language_shows_the_servers_message_over_both_protocols")
+    else {
+        return;
+    };
+    let demo = Demo::start(Allow::PageOrigin, &[]);
+
+    let shown = browser.run(
+        &demo,
+        &[
+            greet("rest", "Alice", "xx"),
+            greet("grpc-web", "Alice", "xx"),
+            screenshot("error.png"),
+        ],
+    );
+
+    // The gRPC-Web error is trailers-only: the page can read it only because
+    // grpc-status and grpc-message are in Access-Control-Expose-Headers.
+    assert_eq!(
+        shown,
+        [
+            Shown::greeting("Hola, Alice!"),
+            Shown::failure(UNSUPPORTED_XX, Some("400")),
+            Shown::failure(UNSUPPORTED_XX, Some("INVALID_ARGUMENT")),
+        ]
+    );
+    demo.expect_log(&[r#"protocol="rest""#, "method=POST", "status=400"], 1);
+    demo.expect_log(&[r#"protocol="grpc-web""#, r#"grpc_status="3""#], 1);
+}
+
+#[test]
+fn page_on_an_origin_off_the_allowlist_is_blocked_by_the_preflight() {
+    let Some(browser) =
+        Browser::find("page_on_an_origin_off_the_allowlist_is_blocked_by_the_preflight")
+    else {
+        return;
+    };
+    // The seed's origin only: the page's own origin is not on the list.
+    let demo = Demo::start(Allow::Only("http://localhost:1234"), &[]);
+
+    let shown = browser.run(
+        &demo,
+        &[greet("grpc-web", "Alice", "es"), screenshot("blocked.png")],
+    );
+
+    assert_eq!(
+        shown,
+        [
+            Shown::failure(BLOCKED, None), // on load, REST
+            Shown::failure(BLOCKED, None),
+        ]
+    );
+    // A JSON body and the gRPC-Web content type both need a preflight; each
+    // was refused, so the browser never sent the calls themselves.
+    demo.expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=403"], 1);
+    demo.expect_log(&[PREFLIGHT, GRPC_WEB_PATH, "status=403"], 1);
+    demo.expect_log(&["method=POST"], 0);
+}
+
+#[test]
+fn preflight_is_cached_within_max_age() {
+    let Some(browser) = Browser::find("preflight_is_cached_within_max_age") else {
+        return;
+    };
+    let demo = Demo::start(Allow::PageOrigin, &["--cors-max-age", "600"]);
+
+    let shown = browser.run(
+        &demo,
+        &[
+            greet("rest", "Bob", "en"),
+            greet("grpc-web", "Alice", "es"),
+            greet("grpc-web", "Bob", "fr"),
+        ],
+    );
+
+    assert_eq!(
+        shown,
+        [
+            Shown::greeting("Hola, Alice!"),
+            Shown::greeting("Hello, Bob!"),
+            Shown::greeting("Hola, Alice!"),
+            Shown::greeting("Bonjour, Bob!"),
+        ]
+    );
+    // Two calls per URL, one preflight per URL (Chromium caches per URL).
+    demo.expect_log(&[r#"protocol="rest""#, "status=200"], 2);
+    demo.expect_log(&[r#"protocol="grpc-web""#, "status=200"], 2);
+    demo.expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=204"], 1);
+    demo.expect_log(&[PREFLIGHT, GRPC_WEB_PATH, "status=204"], 1);
+    demo.expect_log(&[PREFLIGHT], 2);
+}
+
+#[test]
+fn preflight_is_repeated_when_max_age_is_zero() {
+    let Some(browser) = Browser::find("preflight_is_repeated_when_max_age_is_zero") else {
+        return;
+    };
+    let demo = Demo::start(Allow::PageOrigin, &["--cors-max-age", "0"]);
+
+    let shown = browser.run(&demo, &[greet("rest", "Bob", "en")]);
+
+    assert_eq!(
+        shown,
+        [
+            Shown::greeting("Hola, Alice!"),
+            Shown::greeting("Hello, Bob!")
+        ]
+    );
+    // The counter-proof of the test above: without caching, one per call.
+    demo.expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=204"], 2);
+}
+
+const PREFLIGHT: &str = r#"protocol="preflight" method=OPTIONS"#;
+const GRPC_WEB_PATH: &str = r#"path="/greet.v1.GreetService/Greet""#;
+
+/// A form submission: protocol, name and language, as a user picks them.
+fn greet(protocol: &str, name: &str, lang: &str) -> Value {
+    json!({ "protocol": protocol, "name": name, "lang": lang })
+}
+
+/// A screenshot of the page as it is now, into `tests/artifacts/` (git-ignored).
+fn screenshot(file: &str) -> Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/artifacts");
+    std::fs::create_dir_all(&dir).expect("tests/artifacts/ can be created");
+    json!({ "screenshot": dir.join(file) })
+}
+
+/// What the page showed once a call finished.
+#[derive(Debug, PartialEq)]
+struct Shown {
+    /// The text of `<p id="greeting">`.
+    greeting: String,
+    /// The red `<pre>` after it, if any: its text, `data-code` and colour.
+    error: Option<(String, Option<String>, String)>,
+}
+
+impl Shown {
+    fn greeting(text: &str) -> Shown {
+        Shown {
+            greeting: text.into(),
+            error: None,
+        }
+    }
+
+    /// The seed's failure display; `code` is the HTTP status (REST) or gRPC
+    /// code name (gRPC-Web), none when the browser blocked the call.
+    fn failure(message: &str, code: Option<&str>) -> Shown {
+        Shown {
+            greeting: FAILED.into(),
+            error: Some((message.into(), code.map(Into::into), RED.into())),
+        }
+    }
+
+    fn from_json(line: &Value) -> Shown {
+        let text = |key: &str| line[key].as_str().map(String::from);
+        Shown {
+            greeting: text("greeting").unwrap_or_default(),
+            error: text("error")
+                .map(|error| (error, text("code"), text("errorColor").unwrap_or_default())),
+        }
+    }
+}
+
+/// Which origins the gateway lets in.
+enum Allow {
+    /// The demo page's own origin.
+    PageOrigin,
+    /// Only this origin (so the page's is refused).
+    Only(&'static str),
+}
+
+/// The gateway with its demo page on a port picked here, so the page's origin
+/// is known before start and can go on (or stay off) the allowlist.
+struct Demo {
+    gateway: Gateway,
+    /// The page, pointed at the API with `?api=`.
+    page_url: String,
+}
+
+impl Demo {
+    fn start(allow: Allow, flags: &[&str]) -> Demo {
+        let web = free_loopback_address();
+        let page_origin = format!("http://{web}");
+        let allowed = match allow {
+            Allow::PageOrigin => page_origin.as_str(),
+            Allow::Only(origin) => origin,
+        };
+        let mut args = vec!["--web-listen", web.as_str(), "--allow-origin", allowed];
+        args.extend_from_slice(flags);
+        let gateway = Gateway::start(&args);
+        let page_url = format!("{}/?api={}", gateway.web_url(), gateway.api_url());
+        Demo { gateway, page_url }
+    }
+
+    /// Asserts that exactly `count` access-log lines contain all `needles`.
+    /// A line is written when its response ends and read by another thread,
+    /// so wait (briefly) for the expected count to appear first.
+    fn expect_log(&self, needles: &[&str], count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.gateway.log_lines_with(needles).len() < count && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let lines = self.gateway.log_lines_with(needles);
+        assert_eq!(
+            lines.len(),
+            count,
+            "access-log lines with {needles:?}:\n{}\nwhole log:\n{}",
+            lines.join("\n"),
+            self.gateway.log_lines_with(&[]).join("\n")
+        );
+    }
+}
+
+/// A free loopback port, released for the gateway to bind: the page's origin
+/// must be on the command line, before the gateway could report its port.
+fn free_loopback_address() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    listener
+        .local_addr()
+        .expect("a bound socket has an address")
+        .to_string()
+}
+
+/// The right to run Chromium: one at a time on a small machine, and the tests
+/// are about the browser, not about running many of them.
+static TURN: Mutex<()> = Mutex::new(());
+
+/// Node, `playwright-core` and Chromium, all present.
+struct Browser {
+    chromium: PathBuf,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Browser {
+    /// The browser toolchain, or `None` after a loud SKIP message; with `CI`
+    /// set a missing piece fails the test instead.
+    fn find(test: &str) -> Option<Browser> {
+        let chromium = std::env::var_os("GREET_CHROMIUM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+        let mut missing = Vec::new();
+        if !chromium.is_file() {
+            missing.push(format!("Chromium ({})", chromium.display()));
+        }
+        if !script_dir()
+            .join("node_modules/playwright-core/package.json")
+            .is_file()
+        {
+            missing.push("tests/browser/node_modules (npm ci)".into());
+        }
+        if !Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            missing.push("node".into());
+        }
+        if missing.is_empty() {
+            let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            return Some(Browser {
+                chromium,
+                _turn: turn,
+            });
+        }
+        let why = format!(
+            "missing {}; run tests/browser/setup.sh (scripts/test does)",
+            missing.join(", ")
+        );
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: {why}. CI is set, so this fails instead of skipping."
+        );
+        // Straight to stderr, past the test harness's output capture: a skip
+        // must be seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n\
+             ==================== SKIP {test} ====================\n\
+             {why}\n\
+             (with CI set this test fails instead)\n\
+             ====================================================="
+        );
+        None
+    }
+
+    /// Opens the demo page, lets it greet on load, then runs `steps`; returns
+    /// what the page showed after the load and after each greeting.
+    fn run(&self, demo: &Demo, steps: &[Value]) -> Vec<Shown> {
+        let output = Command::new("node")
+            .arg(script_dir().join("page.mjs"))
+            .arg(&demo.page_url)
+            .arg(Value::from(steps.to_vec()).to_string())
+            .env("GREET_CHROMIUM", &self.chromium)
+            .output()
+            .expect("node starts");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "page.mjs failed ({}):\n{stdout}\n{stderr}",
+            output.status
+        );
+        // The browser console, shown when a test fails.
+        eprintln!("{stderr}");
+        stdout
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<Value>(line)
+                    .unwrap_or_else(|e| panic!("page.mjs printed {line:?}: {e}"))
+            })
+            .map(|line| Shown::from_json(&line))
+            .collect()
+    }
+}
+
+fn script_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}

@@ -1,0 +1,95 @@
+// Drives the demo page of web/ in Debian's headless Chromium, as a user would:
+// fill the form, pick a protocol, click Greet, read what the page shows.
+//
+//   node tests/browser/page.mjs <page-url> '<steps as JSON>'
+//
+// Steps (run in order, after the page's own greeting on load):
+//   {"protocol": "rest" | "grpc-web", "name": "Alice", "lang": "es"}  greet through the form
+//   {"screenshot": "/path/to/file.png"}                               save the page
+//
+// Output, one JSON line per result on stdout (tests/browser.rs parses them):
+//   {"step": 0, "state": "done" | "error", "greeting": "...", "error": "..." | null, "code": "..." | null}
+// Step 0 is the greeting on load. Browser console messages go to stderr.
+//
+// Environment: GREET_CHROMIUM (default /usr/bin/chromium). Never downloads a browser.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [pageUrl, stepsJson = "[]"] = process.argv.slice(2);
+if (!pageUrl) {
+  console.error("usage: node page.mjs <page-url> '<steps as JSON>'");
+  process.exit(64);
+}
+const steps = JSON.parse(stepsJson);
+
+// Stop by ourselves whatever happens (a hung browser must not hang cargo test).
+setTimeout(() => {
+  console.error("page.mjs: gave up after 60 s");
+  process.exit(3);
+}, 60_000).unref();
+
+const userDataDir = mkdtempSync(join(tmpdir(), "greet-chromium-"));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.GREET_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+  viewport: { width: 560, height: 420 },
+  timeout: 30_000,
+});
+
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  page.on("console", (msg) => console.error(`[console.${msg.type()}] ${msg.text()}`));
+  page.on("pageerror", (error) => console.error(`[pageerror] ${error.message}`));
+
+  await page.goto(pageUrl);
+  report(0, await settled(page));
+
+  for (const [index, step] of steps.entries()) {
+    if (step.screenshot) {
+      await page.screenshot({ path: step.screenshot });
+      continue;
+    }
+    await page.check(step.protocol === "grpc-web" ? "#protocol-grpc-web" : "#protocol-rest");
+    await page.fill("#name", step.name ?? "");
+    await page.selectOption("#lang", step.lang ?? "en");
+    await page.click("#greet-button"); // app.js sets data-state="loading" synchronously
+    report(index + 1, await settled(page));
+  }
+} finally {
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+
+/** Waits for the current call to finish, then reads what the page shows. */
+async function settled(page) {
+  await page.waitForSelector('#greeting[data-state="done"], #greeting[data-state="error"]');
+  return page.evaluate(() => {
+    const greeting = document.getElementById("greeting");
+    const error = document.getElementById("error");
+    return {
+      state: greeting.dataset.state,
+      greeting: greeting.textContent,
+      error: error?.textContent ?? null,
+      code: error?.dataset.code || null, // none when the browser blocked the call
+      errorColor: error ? getComputedStyle(error).color : null,
+    };
+  });
+}
+
+function report(step, result) {
+  console.log(JSON.stringify({ step, ...result }));
+}
