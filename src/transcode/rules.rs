@@ -114,6 +114,9 @@ pub fn bindings(pool: &DescriptorPool) -> Result<Vec<Binding>, RuleError> {
             }
         }
     }
+    // Most specific first, so the first match wins (the sort is stable:
+    // equally specific routes keep their proto order).
+    out.sort_by_key(|b| b.template.specificity());
     Ok(out)
 }
 

@@ -132,6 +132,23 @@ impl PathTemplate {
         })
     }
 
+    /// Orders templates so the most specific is tried first when two could
+    /// match one path: a `:verb` before none (`/shelves/{s}:search` before
+    /// `/shelves/{s}`, whose `*` would take `s9:search` whole), no `**`
+    /// before `**`, then more literal segments first.
+    pub fn specificity(&self) -> (bool, bool, std::cmp::Reverse<usize>) {
+        let literals = self
+            .segments
+            .iter()
+            .filter(|s| matches!(s, Segment::Literal(_)))
+            .count();
+        (
+            self.verb.is_none(),
+            self.segments.last() == Some(&Segment::Multi),
+            std::cmp::Reverse(literals),
+        )
+    }
+
     pub fn variables(&self) -> &[Variable] {
         &self.variables
     }
