@@ -1,0 +1,381 @@
+//! Clients nobody here wrote, against the built binary: Connect's gRPC-Web
+//! transports (Node), grpcurl over reflection, httpie running the seed's
+//! commands, and Python grpcio stubs. Each client's code is generated from
+//! `proto/greet/v1/greet.proto` by `tests/interop/setup.sh`, which
+//! `scripts/test` runs and which pins every version.
+//!
+//! A missing client fails the test when `CI` is set; elsewhere the test says
+//! SKIP loudly and returns.
+
+mod common;
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+use common::binary::Gateway;
+use serde_json::{Value, json};
+
+/// The four INVALID_ARGUMENT rows of the spec's error table: a request (as
+/// proto3 JSON) and the exact message every protocol answers with.
+const INVALID_ARGUMENT_CASES: [(&str, &str); 4] = [
+    ("{}", "Missing request body"),
+    (r#"{"lang":"en"}"#, "Missing required field: 'name'"),
+    (r#"{"name":" \t "}"#, "Field 'name' cannot be empty"),
+    (
+        r#"{"name":"Alice","lang":"FOO"}"#,
+        "Invalid or unsupported language selection: 'foo'",
+    ),
+];
+
+#[test]
+fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
+    let dir = interop_dir();
+    let ready = present("node (Node.js)", which("node").is_some())
+        && present(
+            "the Connect clients (tests/interop/node_modules)",
+            dir.join("node_modules/@connectrpc/connect-web").is_dir(),
+        )
+        && present(
+            "the protoc-gen-es code (tests/interop/gen/js)",
+            dir.join("gen/js/greet/v1/greet_pb.js").is_file(),
+        );
+    if !ready {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    // connect-web speaks through fetch, as in a browser; connect-node
+    // through node:http over HTTP/1.1.
+    for transport in ["web", "node"] {
+        let call = |request: &str| {
+            let output = run(
+                Command::new("node")
+                    .current_dir(&dir)
+                    .arg("connect_client.mjs")
+                    .args([transport, &gateway.api_url()]),
+                request.as_bytes(),
+            );
+            assert_success(&output, &format!("connect-{transport} {request}"));
+            stdout_json(&output)
+        };
+
+        let response = call(r#"{"name":"Alice","lang":"es"}"#);
+        assert_greeting(&response, "Hola, Alice!");
+
+        for (request, message) in INVALID_ARGUMENT_CASES {
+            assert_eq!(
+                call(request),
+                json!({"error": {"code": "InvalidArgument", "message": message}}),
+                "connect-{transport} {request}"
+            );
+        }
+    }
+}
+
+#[test]
+fn grpcurl_lists_describes_calls_and_checks_health_over_reflection() {
+    let binary = tools_dir().join("bin/grpcurl");
+    if !present("grpcurl ($GREET_TOOLS/bin/grpcurl)", binary.is_file()) {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    let target = gateway.api.to_string();
+    // `grpcurl [flags] address [list | describe symbol | method]`
+    let grpcurl = |flags: &[&str], command: &[&str]| {
+        run(
+            Command::new(&binary)
+                .args(["-plaintext", "-max-time", "10"])
+                .args(flags)
+                .arg(&target)
+                .args(command),
+            b"",
+        )
+    };
+
+    let list = grpcurl(&[], &["list"]);
+    assert_success(&list, "grpcurl list");
+    let services: Vec<&str> = std::str::from_utf8(&list.stdout).unwrap().lines().collect();
+    let (reflection, others): (Vec<&str>, Vec<&str>) = services
+        .iter()
+        .partition(|s| s.starts_with("grpc.reflection."));
+    assert_eq!(others, ["greet.v1.GreetService", "grpc.health.v1.Health"]);
+    // grpcurl 1.8.6 asks v1alpha; the gateway's v1alpha answer names only
+    // itself, not v1 (the reflection crate registers one version per builder).
+    assert!(
+        reflection.iter().all(|s| s.ends_with(".ServerReflection")) && !reflection.is_empty(),
+        "reflection in {services:?}"
+    );
+
+    let describe = grpcurl(&[], &["describe", "greet.v1.GreetService"]);
+    assert_success(&describe, "grpcurl describe");
+    assert_eq!(
+        String::from_utf8_lossy(&describe.stdout),
+        "greet.v1.GreetService is a service:\n\
+         service GreetService {\n  \
+           rpc Greet ( .greet.v1.GreetRequest ) returns ( .greet.v1.GreetResponse ) {\n    \
+             option (.google.api.http) = { post:\"/greet\" body:\"*\"  };\n  \
+           }\n\
+         }\n"
+    );
+
+    let greet = grpcurl(
+        &["-d", r#"{"name":"Alice","lang":"fr"}"#],
+        &["greet.v1.GreetService/Greet"],
+    );
+    assert_success(&greet, "grpcurl Greet");
+    assert_greeting(&stdout_json(&greet), "Bonjour, Alice!");
+
+    let error = grpcurl(
+        &["-d", r#"{"name":"Alice","lang":"foo"}"#],
+        &["greet.v1.GreetService/Greet"],
+    );
+    // grpcurl exits with 64 + the status code (INVALID_ARGUMENT = 3).
+    assert_eq!(error.status.code(), Some(67), "{}", describe_output(&error));
+    assert_eq!(String::from_utf8_lossy(&error.stdout), "");
+    assert_eq!(
+        String::from_utf8_lossy(&error.stderr),
+        "ERROR:\n  Code: InvalidArgument\n  \
+         Message: Invalid or unsupported language selection: 'foo'\n"
+    );
+
+    for request in ["{}", r#"{"service":"greet.v1.GreetService"}"#] {
+        let health = grpcurl(&["-d", request], &["grpc.health.v1.Health/Check"]);
+        assert_success(&health, "grpcurl Health/Check");
+        assert_eq!(
+            stdout_json(&health),
+            json!({"status": "SERVING"}),
+            "{request}"
+        );
+    }
+}
+
+#[test]
+fn httpie_runs_the_seeds_three_commands() {
+    let http = tools_dir().join("venv/bin/http");
+    if !present("httpie ($GREET_TOOLS/venv/bin/http)", http.is_file()) {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    // Its own config: no update check (a background fetch) and no user's.
+    let config = tempdir("httpie-config");
+    std::fs::write(
+        config.join("config.json"),
+        r#"{"disable_update_warnings": true}"#,
+    )
+    .unwrap();
+    let url = format!("{}/greet", gateway.api_url());
+    // The seed's `http --print=b POST :5000/greet ...`, with the headers too
+    // for the status; --ignore-stdin as at a terminal, --check-status so
+    // that 4xx sets the exit code (4).
+    let http = |items: &[&str]| {
+        let output = run(
+            Command::new(&http)
+                .env("HTTPIE_CONFIG_DIR", &config)
+                .args(["--ignore-stdin", "--check-status", "--timeout", "10"])
+                .args(["--print=hb", "POST", &url])
+                .args(items),
+            b"",
+        );
+        let text = String::from_utf8(output.stdout.clone()).unwrap();
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .or_else(|| text.split_once("\n\n"))
+            .unwrap_or_else(|| panic!("headers and body: {}", describe_output(&output)));
+        let status = head.lines().next().unwrap_or_default().to_owned();
+        let body: Value = serde_json::from_str(body)
+            .unwrap_or_else(|e| panic!("JSON body ({e}): {}", describe_output(&output)));
+        (output.status.code(), status, body)
+    };
+
+    // Spec, error row 1: no body is "Missing request body" (the seed's text
+    // here predates its own parse_greeting_request).
+    assert_eq!(
+        http(&[]),
+        (
+            Some(4),
+            "HTTP/1.1 400 Bad Request".to_owned(),
+            json!({"error": "Missing request body"})
+        )
+    );
+    assert_eq!(
+        http(&["name=Alice", "lang=foo"]),
+        (
+            Some(4),
+            "HTTP/1.1 400 Bad Request".to_owned(),
+            json!({"error": "Invalid or unsupported language selection: 'foo'"})
+        )
+    );
+    let (code, status, body) = http(&["name=Alice", "lang=es"]);
+    assert_eq!((code, status.as_str()), (Some(0), "HTTP/1.1 200 OK"));
+    assert_greeting(&body, "Hola, Alice!");
+}
+
+#[test]
+fn grpcio_stubs_greet_and_get_every_error() {
+    let python = tools_dir().join("venv/bin/python");
+    let dir = interop_dir();
+    let ready = present("the Python venv ($GREET_TOOLS/venv)", python.is_file())
+        && present(
+            "the grpcio stubs (tests/interop/gen/python)",
+            dir.join("gen/python/greet/v1/greet_pb2_grpc.py").is_file(),
+        );
+    if !ready {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    let call = |request: &str| {
+        let output = run(
+            Command::new(&python)
+                .arg(dir.join("grpcio_client.py"))
+                .arg(gateway.api.to_string()),
+            request.as_bytes(),
+        );
+        assert_success(&output, &format!("grpcio {:.80}", request));
+        stdout_json(&output)
+    };
+
+    assert_greeting(&call(r#"{"name":"Alice","lang":"es"}"#), "Hola, Alice!");
+    assert_greeting(&call(r#"{"name":"  Bob "}"#), "Hello, Bob!");
+
+    for (request, message) in INVALID_ARGUMENT_CASES {
+        assert_eq!(
+            call(request),
+            json!({"error": {"code": "INVALID_ARGUMENT", "details": message}}),
+            "grpcio {request}"
+        );
+    }
+
+    // Over the default 1 MiB body limit.
+    let huge = json!({"name": "a".repeat(1024 * 1024 + 1)}).to_string();
+    assert_eq!(
+        call(&huge),
+        json!({"error": {"code": "RESOURCE_EXHAUSTED", "details": "Payload too large"}})
+    );
+}
+
+/// A `GreetResponse` in proto3 JSON: exactly `greeting`, and a `timestamp`
+/// in RFC 3339 UTC (`Z`).
+fn assert_greeting(response: &Value, greeting: &str) {
+    let timestamp = response["timestamp"].as_str().unwrap_or_default();
+    assert!(is_rfc3339_utc(timestamp), "RFC 3339 UTC: {response}");
+    assert_eq!(
+        response,
+        &json!({"greeting": greeting, "timestamp": timestamp}),
+        "{response}"
+    );
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, as the proto3 JSON mapping writes a
+/// `Timestamp`.
+fn is_rfc3339_utc(s: &str) -> bool {
+    let Some(s) = s.strip_suffix('Z') else {
+        return false;
+    };
+    let (seconds, fraction) = s.split_once('.').unwrap_or((s, "1"));
+    let pattern = "dddd-dd-ddTdd:dd:dd";
+    seconds.len() == pattern.len()
+        && seconds.chars().zip(pattern.chars()).all(|(c, p)| match p {
+            'd' => c.is_ascii_digit(),
+            _ => c == p,
+        })
+        && !fraction.is_empty()
+        && fraction.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Runs a client with `stdin` piped in (requests can be larger than an
+/// argument may be), without the proxy settings of the environment.
+fn run(command: &mut Command, stdin: &[u8]) -> Output {
+    for var in [
+        "http_proxy",
+        "HTTP_PROXY",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        command.env_remove(var);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} starts: {e}"));
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || pipe.write_all(&stdin));
+    let output = child.wait_with_output().expect("the client runs");
+    writer
+        .join()
+        .expect("the stdin writer does not panic")
+        .expect("the client reads its request");
+    output
+}
+
+fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        describe_output(output)
+    );
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("JSON on stdout ({e}): {}", describe_output(output)))
+}
+
+fn describe_output(output: &Output) -> String {
+    format!(
+        "{}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Whether a client is installed: when it is not, a failure under CI and a
+/// loud SKIP elsewhere.
+fn present(what: &str, installed: bool) -> bool {
+    if installed {
+        return true;
+    }
+    let hint = "run scripts/test (or bash tests/interop/setup.sh) to install it";
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        panic!("{what} is missing and CI is set: {hint}");
+    }
+    // Straight to the stream: libtest captures eprintln! of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIP: {what} is missing; {hint} ***\n"
+    );
+    false
+}
+
+/// `$GREET_TOOLS`, as `scripts/test` sets it, else the repository's `.tools`.
+fn tools_dir() -> PathBuf {
+    std::env::var_os("GREET_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools"))
+}
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop")
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+/// A fresh directory under the target dir, removed first if a previous run
+/// left it.
+fn tempdir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
