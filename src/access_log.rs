@@ -13,29 +13,7 @@ use http::{HeaderValue, Method, StatusCode, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tonic::{Status, body::Body};
 
-/// Which of the port's faces answered a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// A CORS preflight, answered by the policy alone.
-    Preflight,
-    /// JSON over HTTP, transcoded from `google.api.http`.
-    Rest,
-    /// gRPC-Web, binary or text.
-    GrpcWeb,
-    /// Native gRPC over HTTP/2.
-    Grpc,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Preflight => "preflight",
-            Protocol::Rest => "rest",
-            Protocol::GrpcWeb => "grpc-web",
-            Protocol::Grpc => "grpc",
-        }
-    }
-}
+use crate::protocol::Protocol;
 
 /// What the log line says, gathered while the request is served.
 #[derive(Debug)]
@@ -47,6 +25,48 @@ pub struct Entry {
     pub status: StatusCode,
     /// From the response headers (trailers-only) or, later, the trailers.
     pub grpc_status: Option<HeaderValue>,
+}
+
+impl Entry {
+    /// Picks the `grpc-status` out of a response frame: an HTTP/2 trailers
+    /// frame for gRPC, or gRPC-Web's in-body trailer frame. tonic-web emits
+    /// that frame as a data chunk of its own (flag 0x80; base64 in text
+    /// mode, where it starts `gAAAA`), so a chunk that starts a trailer frame
+    /// holds all of it.
+    fn observe(&mut self, frame: &Frame<Bytes>) {
+        if let Some(trailers) = frame.trailers_ref() {
+            if let Some(status) = trailers.get("grpc-status") {
+                self.grpc_status = Some(status.clone());
+            }
+            return;
+        }
+        let (Protocol::GrpcWeb { text }, Some(data)) = (self.protocol, frame.data_ref()) else {
+            return;
+        };
+        let decoded;
+        let block = match text {
+            false if data.first() == Some(&0x80) => &data[..],
+            true if data.starts_with(b"gAAAA") => {
+                use base64::Engine as _;
+                match base64::engine::general_purpose::STANDARD.decode(data) {
+                    Ok(bytes) => {
+                        decoded = bytes;
+                        &decoded[..]
+                    }
+                    Err(_) => return,
+                }
+            }
+            _ => return,
+        };
+        let lines = block.get(5..).unwrap_or_default();
+        for line in lines.split(|&b| b == b'\n') {
+            if let Some(value) = line.strip_prefix(b"grpc-status:")
+                && let Ok(value) = HeaderValue::from_bytes(value.trim_ascii())
+            {
+                self.grpc_status = Some(value);
+            }
+        }
+    }
 }
 
 /// A response body that logs its [`Entry`] once, when it is finished.
@@ -97,10 +117,8 @@ impl HttpBody for LoggedBody {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(trailers), Some(entry)) = (frame.trailers_ref(), self.entry.as_mut())
-                    && let Some(status) = trailers.get("grpc-status")
-                {
-                    entry.grpc_status = Some(status.clone());
+                if let Some(entry) = self.entry.as_mut() {
+                    entry.observe(frame);
                 }
             }
             Poll::Ready(Some(Err(_))) => self.finish("body error"),

@@ -2,7 +2,7 @@
 //! typed [`Settings`]. A bad value stops start-up with a one-line reason; it
 //! can never surface later as a failing request.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Parser;
 
@@ -66,6 +66,68 @@ pub struct Args {
     #[arg(long, env = "GREET_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_name = "BYTES")]
     pub max_body_bytes: usize,
 
+    /// Largest request head (request line and headers), in bytes; larger
+    /// heads get 431 (HTTP/1.1) or a refused stream (HTTP/2).
+    #[arg(long, env = "GREET_MAX_HEADER_BYTES", default_value_t = 16 * 1024, value_name = "BYTES")]
+    pub max_header_bytes: usize,
+
+    /// How long a client may take to send a complete request head before the
+    /// connection is closed (slow-loris protection). E.g. `10s`, `500ms`.
+    #[arg(long, env = "GREET_HEADER_READ_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Longest time a request may take, body upload included (REST 504,
+    /// gRPC DEADLINE_EXCEEDED). A shorter `grpc-timeout` from the client wins.
+    #[arg(long, env = "GREET_REQUEST_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Requests served at once; beyond it requests are shed at once with
+    /// REST 503 or gRPC UNAVAILABLE instead of queueing.
+    #[arg(
+        long,
+        env = "GREET_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 10_000,
+        value_name = "N"
+    )]
+    pub max_concurrent_requests: usize,
+
+    /// Open connections at once; beyond it new connections wait in the
+    /// kernel's accept queue.
+    #[arg(
+        long,
+        env = "GREET_MAX_CONNECTIONS",
+        default_value_t = 25_000,
+        value_name = "N"
+    )]
+    pub max_connections: usize,
+
+    /// Concurrent streams per HTTP/2 connection.
+    #[arg(
+        long,
+        env = "GREET_HTTP2_MAX_STREAMS",
+        default_value_t = 256,
+        value_name = "N"
+    )]
+    pub http2_max_concurrent_streams: u32,
+
+    /// PEM certificate chain: serve HTTPS (ALPN h2 and http/1.1) on --listen.
+    #[arg(
+        long,
+        env = "GREET_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(
+        long,
+        env = "GREET_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+
     /// Log filter, e.g. `info`, `warn`, `greet_gateway=debug`.
     #[arg(
         long = "log",
@@ -92,6 +154,24 @@ fn parse_web_listen(raw: &str) -> Result<WebListen, String> {
         .map_err(|_| format!("'{raw}' is neither an address such as 127.0.0.1:1234 nor 'off'"))
 }
 
+/// `250ms`, `10s`, `2m`, or a bare number of seconds.
+fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{raw}' is not a duration such as 500ms, 10s or 2m"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        _ => Err(format!(
+            "'{raw}' is not a duration such as 500ms, 10s or 2m"
+        )),
+    }
+}
+
 /// Why the configuration was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -99,6 +179,12 @@ pub enum ConfigError {
     Cors(#[from] CorsConfigError),
     #[error("--max-body-bytes must be at least 1")]
     ZeroBodyLimit,
+    #[error("--{0} must be at least 1")]
+    Zero(&'static str),
+    #[error("--max-header-bytes must be at least 8192 (hyper's smallest read buffer)")]
+    TinyHeaderLimit,
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("--listen and --web-listen are both {0}: give the demo page its own port, or 'off'")]
     SamePort(SocketAddr),
 }
@@ -110,6 +196,48 @@ pub struct Settings {
     pub web_listen: Option<SocketAddr>,
     pub cors: CorsPolicy,
     pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
+    pub transport: Transport,
+}
+
+/// How the listener treats connections: limits that hyper enforces, and TLS.
+#[derive(Clone)]
+pub struct Transport {
+    pub max_header_bytes: usize,
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+    pub http2_max_concurrent_streams: u32,
+    /// Present when serving HTTPS.
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
+            .field(
+                "http2_max_concurrent_streams",
+                &self.http2_max_concurrent_streams,
+            )
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl Default for Transport {
+    /// The defaults of the flags, without TLS.
+    fn default() -> Self {
+        Transport {
+            max_header_bytes: 16 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 25_000,
+            http2_max_concurrent_streams: 256,
+            tls: None,
+        }
+    }
 }
 
 impl Args {
@@ -123,6 +251,30 @@ impl Args {
         if self.max_body_bytes == 0 {
             return Err(ConfigError::ZeroBodyLimit);
         }
+        for (flag, value) in [
+            ("max-concurrent-requests", self.max_concurrent_requests),
+            ("max-connections", self.max_connections),
+            (
+                "http2-max-streams",
+                self.http2_max_concurrent_streams as usize,
+            ),
+            ("request-timeout", self.request_timeout.as_millis() as usize),
+            (
+                "header-read-timeout",
+                self.header_read_timeout.as_millis() as usize,
+            ),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Zero(flag));
+            }
+        }
+        if self.max_header_bytes < 8192 {
+            return Err(ConfigError::TinyHeaderLimit);
+        }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::tls::server_config(cert, key)?),
+            _ => None,
+        };
         let web_listen = match self.web_listen {
             WebListen::On(addr) if addr == self.listen && addr.port() != 0 => {
                 return Err(ConfigError::SamePort(addr));
@@ -135,6 +287,15 @@ impl Args {
             web_listen,
             cors,
             max_body_bytes: self.max_body_bytes,
+            request_timeout: self.request_timeout,
+            max_concurrent_requests: self.max_concurrent_requests,
+            transport: Transport {
+                max_header_bytes: self.max_header_bytes,
+                header_read_timeout: self.header_read_timeout,
+                max_connections: self.max_connections,
+                http2_max_concurrent_streams: self.http2_max_concurrent_streams,
+                tls,
+            },
         })
     }
 }
@@ -197,5 +358,19 @@ mod tests {
         assert!(args(&["--listen", "nowhere"]).is_err());
         assert!(args(&["--web-listen", "maybe"]).is_err());
         assert!(args(&["--cors-max-age", "-1"]).is_err());
+        assert!(args(&["--request-timeout", "soon"]).is_err());
+        assert!(
+            args(&["--tls-cert", "cert.pem"]).is_err(),
+            "a cert needs a key"
+        );
+    }
+
+    #[test]
+    fn durations_take_units() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("1h").is_err());
     }
 }

@@ -10,7 +10,9 @@
 //! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
 //! - [`cors`]: the one CORS policy: preflights, origin echo, `Vary`, exposed headers.
 //! - [`access_log`]: one log line per request, written when its body ends.
-//! - [`server`]: the listener, protocol dispatch, graceful shutdown.
+//! - [`protocol`]: which face a request is for, and each face's own error shape.
+//! - [`server`]: the listener, limits, protocol dispatch, graceful shutdown.
+//! - [`tls`]: HTTPS with rustls, ALPN h2 and http/1.1.
 //! - [`web`]: the demo page in `web/`, served on a second origin.
 
 pub mod access_log;
@@ -19,8 +21,10 @@ pub mod cors;
 pub mod greeter;
 pub mod grpc;
 pub mod pb;
+pub mod protocol;
 pub mod server;
 pub mod status;
+pub mod tls;
 pub mod transcode;
 pub mod web;
 

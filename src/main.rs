@@ -4,7 +4,11 @@ use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use greet_gateway::{ApiBuilder, config::Args, run, shutdown_signal, web};
+use greet_gateway::{
+    ApiBuilder,
+    config::{Args, Transport},
+    run, shutdown_signal, web,
+};
 use tokio::{net::TcpListener, sync::watch};
 use tracing_subscriber::EnvFilter;
 
@@ -19,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let settings = args.validate()?;
 
-    let api = ApiBuilder::new(settings.max_body_bytes)
+    let api = ApiBuilder::from_settings(&settings)
         .build(settings.cors.clone())
         .await?;
     let listener = TcpListener::bind(settings.listen)
@@ -50,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
             Some(tokio::spawn(run(
                 web_listener,
                 web::router(),
+                Transport::default(),
                 until_stopped(),
             )))
         }
@@ -60,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
-    run(listener, api, until_stopped()).await;
+    run(listener, api, settings.transport, until_stopped()).await;
     if let Some(task) = web_task {
         let _ = task.await;
     }

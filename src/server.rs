@@ -21,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http::{HeaderMap, Request, Response, StatusCode, Version, header};
+use http::{HeaderValue, Request, Response, StatusCode, Version, header};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -29,16 +29,22 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use prost_reflect::DescriptorPool;
-use tokio::net::TcpListener;
-use tonic::{body::Body, server::NamedService, service::RoutesBuilder};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpListener,
+    sync::Semaphore,
+};
+use tonic::{Code, body::Body, server::NamedService, service::RoutesBuilder};
 use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::{Layer, Service, ServiceExt};
 
 use crate::{
-    access_log::{Entry, LoggedBody, Protocol},
+    access_log::{Entry, LoggedBody},
+    config::{Settings, Transport},
     cors::CorsPolicy,
     grpc::{self, GrpcService},
     pb,
+    protocol::{Protocol, grpc_timeout},
     status::ErrorReply,
     transcode::{RuleError, Transcoder},
 };
@@ -62,9 +68,13 @@ pub struct ApiBuilder {
     descriptor_sets: Vec<&'static [u8]>,
     service_names: Vec<&'static str>,
     max_body_bytes: usize,
+    request_timeout: Duration,
+    max_concurrent_requests: usize,
 }
 
 impl ApiBuilder {
+    /// The API with the given body limit and the default request timeout
+    /// (30 s) and concurrency limit (10,000).
     pub fn new(max_body_bytes: usize) -> Self {
         let mut routes = RoutesBuilder::default();
         routes.add_service(grpc::greet_server(max_body_bytes));
@@ -73,7 +83,17 @@ impl ApiBuilder {
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
             service_names: vec![pb::greet::v1::greet_service_server::SERVICE_NAME],
             max_body_bytes,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 10_000,
         }
+    }
+
+    /// The API as the settings describe it.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let mut builder = ApiBuilder::new(settings.max_body_bytes);
+        builder.request_timeout = settings.request_timeout;
+        builder.max_concurrent_requests = settings.max_concurrent_requests;
+        builder
     }
 
     /// Adds a gRPC service and the encoded descriptor set that describes it.
@@ -103,10 +123,16 @@ impl ApiBuilder {
                 .set_service_status(*name, tonic_health::ServingStatus::Serving)
                 .await;
         }
+        // Each reflection version also describes the other, so a client that
+        // speaks only one (grpcurl 1.8 asks v1alpha) still lists both.
         let mut reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            );
         let mut reflection_alpha = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET);
         let mut pool = DescriptorPool::new();
         for set in &self.descriptor_sets {
             reflection = reflection.register_encoded_file_descriptor_set(set);
@@ -133,6 +159,8 @@ impl ApiBuilder {
                 grpc_web: GrpcWebLayer::new().layer(grpc.clone()),
                 grpc,
                 rest,
+                request_timeout: self.request_timeout,
+                in_flight: Arc::new(Semaphore::new(self.max_concurrent_requests)),
             }),
         })
     }
@@ -153,6 +181,9 @@ struct Inner {
     grpc: GrpcService,
     grpc_web: GrpcWebService<GrpcService>,
     rest: Transcoder,
+    request_timeout: Duration,
+    /// One permit per request being served; none left means shed load.
+    in_flight: Arc<Semaphore>,
 }
 
 impl Api {
@@ -166,23 +197,44 @@ impl Api {
         let started = Instant::now();
         let method = request.method().clone();
         let uri = request.uri().clone();
-        let protocol = classify(&request);
+        let protocol = Protocol::classify(request.method(), request.headers());
         let origin = inner.cors.allowed_origin(request.headers()).cloned();
 
         let mut response = match protocol {
             Protocol::Preflight => inner.cors.preflight(request.headers()),
-            // Native gRPC needs HTTP/2 trailers; say so rather than fail oddly.
-            Protocol::Grpc if request.version() < Version::HTTP_2 => ErrorReply::new(
-                StatusCode::BAD_REQUEST,
-                "Native gRPC needs HTTP/2; over HTTP/1.1 use gRPC-Web (application/grpc-web+proto)",
-            )
-            .into_response(),
-            Protocol::Grpc => unwrap_infallible(inner.grpc.clone().oneshot(request).await),
-            Protocol::GrpcWeb => unwrap_infallible(inner.grpc_web.clone().oneshot(request).await),
-            Protocol::Rest => inner.rest.handle(request).await,
+            _ => match inner.in_flight.try_acquire() {
+                // Shed at once rather than queue without bound.
+                Err(_) => protocol.refusal(
+                    Code::Unavailable,
+                    "Server is at its concurrent request limit; retry shortly",
+                ),
+                Ok(_permit) => {
+                    let limit = match grpc_timeout(request.headers()) {
+                        Some(asked) => asked.min(inner.request_timeout),
+                        None => inner.request_timeout,
+                    };
+                    let served = tokio::time::timeout(limit, self.dispatch(protocol, request));
+                    served.await.unwrap_or_else(|_| {
+                        protocol.refusal(
+                            Code::DeadlineExceeded,
+                            &format!("Request timed out after {} ms", limit.as_millis()),
+                        )
+                    })
+                }
+            },
         };
         if protocol != Protocol::Preflight {
             inner.cors.decorate(origin, response.headers_mut());
+        }
+        if response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| ct.as_bytes().starts_with(b"application/json"))
+        {
+            response.headers_mut().insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
         }
         let grpc_status = response.headers().get("grpc-status").cloned();
         let status = response.status();
@@ -200,6 +252,29 @@ impl Api {
             )
         })
     }
+
+    /// Hands the request to the face that speaks its protocol.
+    async fn dispatch<B>(&self, protocol: Protocol, request: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let inner = &self.inner;
+        match protocol {
+            Protocol::Preflight => inner.cors.preflight(request.headers()),
+            // Native gRPC needs HTTP/2 trailers; say so rather than fail oddly.
+            Protocol::Grpc if request.version() < Version::HTTP_2 => ErrorReply::new(
+                StatusCode::BAD_REQUEST,
+                "Native gRPC needs HTTP/2; over HTTP/1.1 use gRPC-Web (application/grpc-web+proto)",
+            )
+            .into_response(),
+            Protocol::Grpc => unwrap_infallible(inner.grpc.clone().oneshot(request).await),
+            Protocol::GrpcWeb { .. } => {
+                unwrap_infallible(inner.grpc_web.clone().oneshot(request).await)
+            }
+            Protocol::Rest => inner.rest.handle(request).await,
+        }
+    }
 }
 
 fn unwrap_infallible<T>(result: Result<T, Infallible>) -> T {
@@ -207,26 +282,6 @@ fn unwrap_infallible<T>(result: Result<T, Infallible>) -> T {
         Ok(value) => value,
         Err(never) => match never {},
     }
-}
-
-/// Which face of the port a request is for.
-fn classify<B>(request: &Request<B>) -> Protocol {
-    if CorsPolicy::is_preflight(request.method(), request.headers()) {
-        return Protocol::Preflight;
-    }
-    match content_type(request.headers()) {
-        Some(ct) if starts_with_ignore_case(ct, b"application/grpc-web") => Protocol::GrpcWeb,
-        Some(ct) if starts_with_ignore_case(ct, b"application/grpc") => Protocol::Grpc,
-        _ => Protocol::Rest,
-    }
-}
-
-fn content_type(headers: &HeaderMap) -> Option<&[u8]> {
-    headers.get(header::CONTENT_TYPE).map(|v| v.as_bytes())
-}
-
-fn starts_with_ignore_case(value: &[u8], prefix: &[u8]) -> bool {
-    value.len() >= prefix.len() && value[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 impl<B> Service<Request<B>> for Api
@@ -251,11 +306,16 @@ where
 /// How long in-flight requests get to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Serves `service` on `listener` (HTTP/1.1 and h2c) until `shutdown`
-/// resolves, then stops accepting and lets in-flight connections finish.
-/// The caller binds and picks the trigger, so `main` and tests share it.
-pub async fn run<S, B>(listener: TcpListener, service: S, shutdown: impl Future<Output = ()>)
-where
+/// Serves `service` on `listener` (HTTP/1.1 and h2c, or HTTPS with ALPN when
+/// `transport.tls` is set) until `shutdown` resolves, then stops accepting
+/// and lets in-flight connections finish. The caller binds and picks the
+/// trigger, so `main` and tests share one path.
+pub async fn run<S, B>(
+    listener: TcpListener,
+    service: S,
+    transport: Transport,
+    shutdown: impl Future<Output = ()>,
+) where
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
         + Send
@@ -265,16 +325,21 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10));
-    builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(connection_builder(&transport));
+    let tls = transport.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let connections = Arc::new(Semaphore::new(transport.max_connections));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
 
     loop {
+        // At the connection limit, wait here: new clients queue in the
+        // kernel's accept backlog instead of costing memory.
+        let permit = tokio::select! {
+            permit = Arc::clone(&connections).acquire_owned() => {
+                permit.expect("the connection semaphore is never closed")
+            }
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -289,12 +354,29 @@ where
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(service.clone());
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = Arc::clone(&builder);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        let handshake_timeout = transport.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let _permit = permit;
+            let result = match tls {
+                None => serve(&builder, stream, service, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve(&builder, stream, service, watcher).await,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(error) = result {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
         });
@@ -308,6 +390,52 @@ where
     {
         tracing::warn!("grace period over; closing the remaining connections");
     }
+}
+
+/// One connection, HTTP/1.1 or HTTP/2 by its first bytes, watched for
+/// graceful shutdown.
+async fn serve<I, S, B>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    service: TowerToHyperService<S>,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    watcher.watch(connection).await
+}
+
+/// hyper's settings, from the transport limits.
+fn connection_builder(transport: &Transport) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        // Slow-loris: the whole head must arrive within this time.
+        .header_read_timeout(transport.header_read_timeout)
+        // A head larger than this buffer is answered 431 by hyper.
+        .max_buf_size(transport.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(transport.http2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(transport.max_header_bytes).unwrap_or(u32::MAX))
+        // Rapid-reset and error-reset floods: hyper/h2's defaults, made explicit.
+        .max_pending_accept_reset_streams(20)
+        .max_local_error_reset_streams(1024)
+        .keep_alive_interval(Duration::from_secs(60))
+        .keep_alive_timeout(Duration::from_secs(20));
+    builder
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

@@ -138,6 +138,7 @@ async fn reflection_v1_lists_greet_health_and_reflection() {
             "greet.v1.GreetService",
             "grpc.health.v1.Health",
             "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
         ]
     );
     for _ in 0..2 {

@@ -58,7 +58,7 @@ pub async fn spawn_with_builder(
         .expect("test flags parse")
         .validate()
         .expect("test settings are valid");
-    let api = extend(ApiBuilder::new(settings.max_body_bytes))
+    let api = extend(ApiBuilder::from_settings(&settings))
         .build(settings.cors.clone())
         .await
         .expect("the API builds");
@@ -66,9 +66,14 @@ pub async fn spawn_with_builder(
     let listener = TcpListener::bind(settings.listen).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel();
-    tokio::spawn(greet_gateway::run(listener, api, async {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(greet_gateway::run(
+        listener,
+        api,
+        settings.transport,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     TestApp {
         addr,
         base: format!("http://{addr}"),
