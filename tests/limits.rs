@@ -1,0 +1,215 @@
+//! Limits and timeouts, each with a safe default and a flag: what a client
+//! that is too big, too slow or one too many gets back.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{binary::Gateway, header, json, spawn_app, spawn_app_with};
+use serde_json::json;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+/// Writes `request` on a fresh connection and reads until the server closes
+/// it or `wait` passes.
+async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8], wait: Duration) -> String {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(wait, stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_100kb_header_gets_431() {
+    let app = spawn_app().await;
+    let request = format!(
+        "POST /greet HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\nContent-Length: 2\r\n\r\n{{}}",
+        "a".repeat(100 * 1024)
+    );
+    let answer = raw_exchange(app.addr, request.as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    assert_eq!(app.post_greet(r#"{"name":"Alice"}"#).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_slow_loris_is_disconnected_after_the_header_read_timeout() {
+    let app = spawn_app_with(&["--header-read-timeout", "300ms"]).await;
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"POST /greet HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+    assert!(read.is_ok(), "the server kept a half-sent head open");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(250),
+        "closed too early: {elapsed:?}"
+    );
+    assert_eq!(app.post_greet(r#"{"name":"Alice"}"#).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_stalled_rest_body_gets_504_json() {
+    let app = spawn_app_with(&["--request-timeout", "300ms"]).await;
+    let request = "POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":";
+    let answer = raw_exchange(app.addr, request.as_bytes(), Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 504 "), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("vary: origin"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with(r#"{"error":"Request timed out after 300 ms"}"#),
+        "{answer}"
+    );
+}
+
+/// A gRPC call whose body never ends, with the client's own deadline.
+async fn stalled_grpc_call(app: &common::TestApp, grpc_timeout: &str) -> reqwest::Response {
+    let (_keep_open, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client
+        .post(app.url("/greet.v1.GreetService/Greet"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("grpc-timeout", grpc_timeout)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    // Keep the request stream open until the answer is in.
+    drop(_keep_open);
+    response
+}
+
+#[tokio::test]
+async fn grpc_timeout_from_the_client_is_honoured_as_deadline_exceeded() {
+    let app = spawn_app().await;
+    let started = Instant::now();
+    let response = stalled_grpc_call(&app, "200m").await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(response.headers(), "grpc-status"), "4");
+    assert_eq!(
+        header(response.headers(), "grpc-message"),
+        "Request%20timed%20out%20after%20200%20ms"
+    );
+}
+
+#[tokio::test]
+async fn beyond_the_concurrency_limit_requests_are_shed_not_queued() {
+    let app = spawn_app_with(&["--max-concurrent-requests", "1"]).await;
+    // One request holds the only slot: its body never finishes.
+    let mut holder = TcpStream::connect(app.addr).await.unwrap();
+    holder
+        .write_all(b"POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
+        .await
+        .unwrap();
+    // Let the server start serving it.
+    let mut shed = None;
+    for _ in 0..100 {
+        let response = app.post_greet(r#"{"name":"Alice"}"#).await;
+        if response.status() == 503 {
+            shed = Some(response);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let response = shed.expect("the second request was shed");
+    assert_eq!(
+        header(response.headers(), "content-type"),
+        "application/json"
+    );
+    assert_eq!(
+        json(response).await,
+        json!({"error": "Server is at its concurrent request limit; retry shortly"})
+    );
+    let status = app
+        .grpc_client()
+        .await
+        .greet(greet_gateway::pb::greet::v1::GreetRequest {
+            name: Some("Alice".into()),
+            lang: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+
+    // Once the slow client goes, the slot is free again.
+    drop(holder);
+    let mut ok = false;
+    for _ in 0..200 {
+        if app.post_greet(r#"{"name":"Alice"}"#).await.status() == 200 {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(ok, "the slot was never released");
+}
+
+#[tokio::test]
+async fn json_responses_say_nosniff_and_name_no_server() {
+    let app = spawn_app().await;
+    for body in [r#"{"name":"Alice"}"#, "{}"] {
+        let response = app.post_greet(body).await;
+        assert_eq!(
+            header(response.headers(), "x-content-type-options"),
+            "nosniff"
+        );
+        assert!(response.headers().get("server").is_none());
+    }
+}
+
+#[test]
+fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_zero() {
+    use std::io::{Read, Write};
+    let mut gateway = Gateway::start(&["--web-listen", "off"]);
+    let api = gateway.api;
+    // Three requests in flight: heads sent, bodies not yet complete.
+    let body = br#"{"name":"Alice","lang":"fr"}"#;
+    let mut in_flight: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(api).unwrap();
+            write!(
+                s,
+                "POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .unwrap();
+            s.write_all(&body[..5]).unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    gateway.terminate();
+    // New connections are refused once the listener is closed.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(api).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every in-flight request completes successfully.
+    for stream in &mut in_flight {
+        stream.write_all(&body[5..]).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+        assert!(answer.contains("Bonjour, Alice!"), "{answer}");
+    }
+    let status = gateway.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
