@@ -1,0 +1,23 @@
+//! The reference for native gRPC: a plain `tonic::transport::Server` serving
+//! the same `Greeter` as the gateway, with none of the gateway's layers (no
+//! CORS, no REST, no gRPC-Web, no access log, no reflection or health).
+//!
+//! `cargo run --release --example plain_tonic -- 127.0.0.1:5102`
+
+use std::net::SocketAddr;
+
+use greet_gateway::{grpc::Greeter, pb::greet::v1::greet_service_server::GreetServiceServer};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr: SocketAddr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:5102".to_owned())
+        .parse()?;
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(GreetServiceServer::new(Greeter))
+        .serve_with_shutdown(addr, greet_gateway::shutdown_signal())
+        .await?;
+    Ok(())
+}
