@@ -61,6 +61,7 @@ pub fn service(routes: Routes) -> GrpcService {
 /// | INTERNAL "Missing request message." | INVALID_ARGUMENT "Missing request body" |
 /// | INTERNAL "failed to decode Protobuf message: …" | INVALID_ARGUMENT, same text |
 /// | INTERNAL "Unexpected EOF decoding stream." | INVALID_ARGUMENT "Truncated gRPC message: …" |
+/// | INTERNAL "tonic-web: Invalid …" (bad base64 in text mode) | INVALID_ARGUMENT "Invalid base64 in the gRPC-Web text body: …" |
 ///
 /// A compressed flag without `grpc-encoding` stays INTERNAL: the gRPC
 /// compression spec requires exactly that.
@@ -80,6 +81,13 @@ fn restate_decode_errors(mut response: http::Response<Body>) -> http::Response<B
         Status::invalid_argument(GreetError::MissingBody.to_string())
     } else if message.starts_with("failed to decode Protobuf message") {
         Status::invalid_argument(message)
+    } else if let Some(detail) = message.strip_prefix("tonic-web: ")
+        && (detail.starts_with("Invalid") || detail == "malformed base64 request")
+    {
+        // tonic-web's base64 decoder failing on the client's text body.
+        Status::invalid_argument(format!(
+            "Invalid base64 in the gRPC-Web text body: {detail}"
+        ))
     } else if message == "Unexpected EOF decoding stream." {
         Status::invalid_argument(
             "Truncated gRPC message: the body ended inside a length-prefixed frame",

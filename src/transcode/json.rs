@@ -88,10 +88,34 @@ pub fn response_json(binding: &Binding, message: &DynamicMessage) -> Result<Vec<
 
 fn from_json(descriptor: MessageDescriptor, body: &[u8]) -> Result<DynamicMessage, String> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let message = DynamicMessage::deserialize_with_options(descriptor, &mut de, &DESERIALIZE)
+    DynamicMessage::deserialize_with_options(descriptor.clone(), &mut de, &DESERIALIZE)
         .and_then(|m| de.end().map(|()| m))
-        .map_err(|e| format!("Invalid JSON body: {e}"))?;
-    Ok(message)
+        .map_err(|e| {
+            format!(
+                "Invalid JSON body: {}",
+                in_client_terms(&descriptor, e.to_string())
+            )
+        })
+}
+
+/// A proto3 `optional` field sits in a synthetic oneof named `_<field>`, so
+/// prost-reflect reports a repeated key as "multiple fields provided for
+/// oneof '_name'": a name the client never wrote. Say "duplicate field".
+fn in_client_terms(descriptor: &MessageDescriptor, message: String) -> String {
+    const PREFIX: &str = "multiple fields provided for oneof '";
+    let Some(rest) = message.strip_prefix(PREFIX) else {
+        return message;
+    };
+    let Some((oneof, position)) = rest.split_once('\'') else {
+        return message;
+    };
+    let synthetic = descriptor
+        .oneofs()
+        .find(|o| o.name() == oneof && o.is_synthetic());
+    match synthetic.and_then(|o| o.fields().next()) {
+        Some(field) => format!("duplicate field '{}'{position}", field.json_name()),
+        None => message,
+    }
 }
 
 /// `body: "field"`: the body is that field's JSON value.
