@@ -135,14 +135,8 @@ async fn preflight_for_an_unused_method_or_unknown_header_is_forbidden() {
 async fn actual_request_from_an_allowed_origin_echoes_it_and_exposes_grpc_headers() {
     let app = spawn_app().await;
     let response = app
-        .http
-        .post(app.url("/greet"))
-        .header("origin", ALLOWED_ORIGIN)
-        .header("content-type", "application/json")
-        .body(r#"{"name":"Alice"}"#)
-        .send()
-        .await
-        .unwrap();
+        .post_greet_from(ALLOWED_ORIGIN, r#"{"name":"Alice"}"#)
+        .await;
     assert_eq!(response.status(), 200);
     let h = response.headers();
     assert_eq!(header(h, "access-control-allow-origin"), ALLOWED_ORIGIN);
@@ -158,14 +152,8 @@ async fn actual_request_from_an_allowed_origin_echoes_it_and_exposes_grpc_header
 async fn actual_request_from_another_origin_is_processed_without_cors_headers() {
     let app = spawn_app().await;
     let response = app
-        .http
-        .post(app.url("/greet"))
-        .header("origin", "https://evil.example")
-        .header("content-type", "application/json")
-        .body(r#"{"name":"Alice"}"#)
-        .send()
-        .await
-        .unwrap();
+        .post_greet_from("https://evil.example", r#"{"name":"Alice"}"#)
+        .await;
     assert_eq!(response.status(), 200);
     assert!(
         response
@@ -233,14 +221,8 @@ async fn credentials_mode_echoes_the_exact_origin_never_a_wildcard() {
         "true"
     );
     let response = app
-        .http
-        .post(app.url("/greet"))
-        .header("origin", "https://app.example")
-        .header("content-type", "application/json")
-        .body(r#"{"name":"Alice"}"#)
-        .send()
-        .await
-        .unwrap();
+        .post_greet_from("https://app.example", r#"{"name":"Alice"}"#)
+        .await;
     assert_eq!(
         header(response.headers(), "access-control-allow-origin"),
         "https://app.example"

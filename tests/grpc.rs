@@ -70,11 +70,7 @@ async fn message_over_the_body_limit_is_resource_exhausted() {
 #[tokio::test]
 async fn unknown_method_is_unimplemented() {
     let app = spawn_app().await;
-    let channel = tonic::transport::Endpoint::from_shared(app.base.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = app.channel().await;
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
     let status = grpc
@@ -95,11 +91,7 @@ async fn reflection_v1_lists_greet_health_and_reflection() {
         server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
     };
     let app = spawn_app().await;
-    let channel = tonic::transport::Endpoint::from_shared(app.base.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = app.channel().await;
     let mut client = ServerReflectionClient::new(channel);
     let requests = tokio_stream::iter([
         ServerReflectionRequest {
@@ -160,11 +152,7 @@ async fn reflection_v1alpha_answers_too() {
         server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
     };
     let app = spawn_app().await;
-    let channel = tonic::transport::Endpoint::from_shared(app.base.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = app.channel().await;
     let mut client = ServerReflectionClient::new(channel);
     let requests = tokio_stream::iter([ServerReflectionRequest {
         host: String::new(),
@@ -193,11 +181,7 @@ async fn health_reports_the_server_and_greet_service_serving() {
         HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
     };
     let app = spawn_app().await;
-    let channel = tonic::transport::Endpoint::from_shared(app.base.clone())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = app.channel().await;
     let mut health = HealthClient::new(channel);
     for service in ["", "greet.v1.GreetService"] {
         let reply = health

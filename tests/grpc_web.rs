@@ -226,10 +226,7 @@ async fn disallowed_origin_is_served_but_gets_no_cors_headers() {
 #[tokio::test]
 async fn grpc_web_works_over_http2_too() {
     let app = spawn_app().await;
-    let client = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .unwrap();
+    let client = common::h2_client();
     let response = client
         .post(app.url(PATH))
         .header("content-type", BINARY)

@@ -74,10 +74,7 @@ async fn a_stalled_rest_body_gets_504_json() {
 async fn stalled_grpc_call(app: &common::TestApp, grpc_timeout: &str) -> reqwest::Response {
     let (_keep_open, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     let body = reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
-    let client = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .unwrap();
+    let client = common::h2_client();
     let response = client
         .post(app.url("/greet.v1.GreetService/Greet"))
         .header("content-type", "application/grpc")

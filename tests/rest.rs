@@ -251,10 +251,7 @@ async fn unknown_path_is_404_and_wrong_method_is_405_with_allow() {
 #[tokio::test]
 async fn rest_works_over_http2_prior_knowledge_too() {
     let app = spawn_app().await;
-    let client = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .unwrap();
+    let client = common::h2_client();
     let response = client
         .post(app.url("/greet"))
         .header("content-type", "application/json")

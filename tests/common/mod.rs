@@ -119,19 +119,45 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// `POST /greet` with a JSON body from a browser page on `origin`.
+    pub async fn post_greet_from(&self, origin: &str, json: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/greet"))
+            .header("origin", origin)
+            .header("content-type", "application/json")
+            .body(json.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// An HTTP/2 (h2c, prior knowledge) channel for any tonic client.
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(self.base.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
     /// A generated tonic client over h2c.
     pub async fn grpc_client(
         &self,
     ) -> greet_gateway::pb::greet::v1::greet_service_client::GreetServiceClient<
         tonic::transport::Channel,
     > {
-        let channel = tonic::transport::Endpoint::from_shared(self.base.clone())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        greet_gateway::pb::greet::v1::greet_service_client::GreetServiceClient::new(channel)
+        greet_gateway::pb::greet::v1::greet_service_client::GreetServiceClient::new(
+            self.channel().await,
+        )
     }
+}
+
+/// A reqwest client speaking HTTP/2 with prior knowledge (h2c).
+pub fn h2_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
 }
 
 /// A header's value as a string, or "" when absent.
