@@ -1,0 +1,282 @@
+//! The soak client that `scripts/soak` runs against a release gateway:
+//! `--connections` concurrent connections (a third each REST over HTTP/1.1,
+//! gRPC-Web over HTTP/1.1, native gRPC over h2c), each sending one request
+//! after another for `--seconds`, every answer checked exactly.
+//!
+//! Prints progress every 10 s and a final `requests=… errors=…` line; exits
+//! 1 if any request failed, answered wrongly or took longer than 10 s.
+//!
+//! ```text
+//! cargo run --release --example soak -- 127.0.0.1:5000 --connections 1000 --seconds 60
+//! ```
+
+use std::{
+    net::SocketAddr,
+    process::ExitCode,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
+    time::{Duration, Instant},
+};
+
+use greet_gateway::pb::greet::v1::{
+    GreetRequest, GreetResponse, greet_service_client::GreetServiceClient,
+};
+use prost::Message as _;
+
+const PATH: &str = "/greet.v1.GreetService/Greet";
+const PATIENCE: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Copy, Debug)]
+enum Protocol {
+    Rest,
+    GrpcWeb,
+    Grpc,
+}
+
+#[derive(Default)]
+struct Counters {
+    ok: [AtomicU64; 3],
+    errors: AtomicU64,
+    /// The first few errors, verbatim.
+    samples: Mutex<Vec<String>>,
+}
+
+impl Counters {
+    fn fail(&self, protocol: Protocol, what: String) {
+        self.errors.fetch_add(1, Relaxed);
+        let mut samples = self.samples.lock().expect("no panics hold this lock");
+        if samples.len() < 10 {
+            samples.push(format!("{protocol:?}: {what}"));
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.ok.iter().map(|c| c.load(Relaxed)).sum::<u64>() + self.errors.load(Relaxed)
+    }
+}
+
+struct Options {
+    addr: SocketAddr,
+    connections: usize,
+    seconds: u64,
+}
+
+fn options() -> Result<Options, String> {
+    let mut args = std::env::args().skip(1);
+    let mut options = Options {
+        addr: "127.0.0.1:5000".parse().expect("a literal address"),
+        connections: 1000,
+        seconds: 60,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--connections" => {
+                options.connections = value()?.parse().map_err(|e| format!("{e}"))?
+            }
+            "--seconds" => options.seconds = value()?.parse().map_err(|e| format!("{e}"))?,
+            addr => options.addr = addr.parse().map_err(|e| format!("'{addr}': {e}"))?,
+        }
+    }
+    if !options.addr.ip().is_loopback() {
+        return Err(format!("{} is not a loopback address", options.addr));
+    }
+    Ok(options)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(why) => {
+            eprintln!("soak: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    let counters = Arc::new(Counters::default());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(options.seconds);
+
+    let mut tasks = Vec::with_capacity(options.connections);
+    for i in 0..options.connections {
+        let protocol = [Protocol::Rest, Protocol::GrpcWeb, Protocol::Grpc][i % 3];
+        let counters = Arc::clone(&counters);
+        let addr = options.addr;
+        tasks.push(tokio::spawn(async move {
+            connection(protocol, addr, i, deadline, &counters).await;
+        }));
+    }
+
+    let progress = {
+        let counters = Arc::clone(&counters);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                println!(
+                    "t={:>3}s requests={} errors={}",
+                    started.elapsed().as_secs(),
+                    counters.total(),
+                    counters.errors.load(Relaxed)
+                );
+            }
+        })
+    };
+    for task in tasks {
+        if let Err(panic) = task.await {
+            counters.fail(Protocol::Rest, format!("a connection task failed: {panic}"));
+        }
+    }
+    progress.abort();
+
+    let elapsed = started.elapsed().as_secs_f64();
+    let [rest, web, grpc] = &counters.ok;
+    let errors = counters.errors.load(Relaxed);
+    println!(
+        "connections={} seconds={elapsed:.1} requests={} errors={errors} rest={} grpc_web={} grpc={} rate={:.0}/s",
+        options.connections,
+        counters.total(),
+        rest.load(Relaxed),
+        web.load(Relaxed),
+        grpc.load(Relaxed),
+        counters.total() as f64 / elapsed,
+    );
+    for sample in counters
+        .samples
+        .lock()
+        .expect("no panics hold this lock")
+        .iter()
+    {
+        println!("error: {sample}");
+    }
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One connection, one request after another until the deadline.
+async fn connection(
+    protocol: Protocol,
+    addr: SocketAddr,
+    i: usize,
+    deadline: Instant,
+    counters: &Counters,
+) {
+    let name = format!("soak-{i}");
+    let expected = format!("Hola, {name}!");
+    let request = GreetRequest {
+        name: Some(name),
+        lang: Some("es".to_owned()),
+    };
+    // One client per connection, at most one idle connection in its pool:
+    // serial requests keep reusing exactly one TCP connection.
+    let http1 = reqwest::Client::builder()
+        .http1_only()
+        .pool_max_idle_per_host(1)
+        .timeout(PATIENCE)
+        .build()
+        .expect("a plain HTTP client builds");
+    let mut grpc = match protocol {
+        Protocol::Grpc => {
+            let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+                .expect("a valid URI")
+                .timeout(PATIENCE)
+                .connect_timeout(PATIENCE)
+                .connect()
+                .await;
+            match channel {
+                Ok(channel) => Some(GreetServiceClient::new(channel)),
+                Err(e) => {
+                    counters.fail(protocol, format!("connect: {e}"));
+                    return;
+                }
+            }
+        }
+        _ => None,
+    };
+    let rest_body = serde_json::json!({"name": request.name, "lang": request.lang}).to_string();
+    let mut frame = vec![0];
+    frame.extend_from_slice(&(request.encoded_len() as u32).to_be_bytes());
+    request.encode(&mut frame).expect("a Vec grows as needed");
+
+    while Instant::now() < deadline {
+        let outcome = match protocol {
+            Protocol::Rest => rest(&http1, addr, &rest_body).await,
+            Protocol::GrpcWeb => grpc_web(&http1, addr, frame.clone()).await,
+            Protocol::Grpc => match grpc
+                .as_mut()
+                .expect("made above for gRPC")
+                .greet(request.clone())
+                .await
+            {
+                Ok(reply) => Ok(reply.into_inner().greeting),
+                Err(status) => Err(format!("{status:?}")),
+            },
+        };
+        match outcome {
+            Ok(greeting) if greeting == expected => {
+                counters.ok[protocol as usize].fetch_add(1, Relaxed);
+            }
+            Ok(greeting) => counters.fail(protocol, format!("wrong greeting {greeting:?}")),
+            Err(why) => counters.fail(protocol, why),
+        }
+    }
+}
+
+async fn rest(client: &reqwest::Client, addr: SocketAddr, body: &str) -> Result<String, String> {
+    let response = client
+        .post(format!("http://{addr}/greet"))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let status = response.status();
+    let text = response.text().await.map_err(|e| format!("{e:?}"))?;
+    if status != 200 {
+        return Err(format!("{status}: {text}"));
+    }
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{e}"))?;
+    json["greeting"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or(format!("no greeting in {text}"))
+}
+
+async fn grpc_web(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    frame: Vec<u8>,
+) -> Result<String, String> {
+    let response = client
+        .post(format!("http://{addr}{PATH}"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .body(frame)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    if let Some(status) = response.headers().get("grpc-status") {
+        return Err(format!("grpc-status {status:?} in the headers"));
+    }
+    let body = response.bytes().await.map_err(|e| format!("{e:?}"))?;
+    // A data frame, then the trailer frame with grpc-status 0.
+    let len = |at: usize| {
+        body.get(at + 1..at + 5)
+            .map(|b| u32::from_be_bytes(b.try_into().expect("four bytes")) as usize)
+    };
+    let data_len = len(0).ok_or("no data frame")?;
+    let reply = body.get(5..5 + data_len).ok_or("truncated data frame")?;
+    let trailer = body.get(5 + data_len..).unwrap_or_default();
+    if trailer.get(5..) != Some(&b"grpc-status:0\r\n"[..]) {
+        return Err(format!("trailer frame {trailer:?}"));
+    }
+    GreetResponse::decode(reply)
+        .map(|r| r.greeting)
+        .map_err(|e| e.to_string())
+}
