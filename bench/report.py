@@ -199,7 +199,7 @@ def tables(report):
         f"Machine: {report['machine']['cpu']}, {report['machine']['cpus']} CPUs; "
         f"load before: `{report['load_before']}`; after: `{report['load_after']}`.",
         "",
-        "| path | system | req/s | p50 ms | p99 ms | errors | load generator CPU |",
+        "| path | system | req/s | p50 ms | p99 ms | errors | CPU 1 busy (load generator) |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
