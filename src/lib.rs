@@ -9,6 +9,7 @@
 //! - [`status`]: the one gRPC code → HTTP status table and the `{"error"}` body.
 //! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
 //! - [`cors`]: the one CORS policy: preflights, origin echo, `Vary`, exposed headers.
+//! - [`logging`]: tracing with a plain, cheap line format on a background writer.
 //! - [`access_log`]: one log line per request, written when its body ends.
 //! - [`protocol`]: which face a request is for, and each face's own error shape.
 //! - [`server`]: the listener, limits, protocol dispatch, graceful shutdown.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod cors;
 pub mod greeter;
 pub mod grpc;
+pub mod logging;
 pub mod pb;
 pub mod protocol;
 pub mod server;

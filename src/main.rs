@@ -1,13 +1,11 @@
 //! The `greet-gateway` binary: configuration, logging, bind, serve.
 
-use std::io::IsTerminal as _;
-
 use anyhow::Context as _;
 use clap::Parser as _;
 use greet_gateway::{
     ApiBuilder,
     config::{Args, Transport},
-    run, shutdown_signal, web,
+    logging, run, shutdown_signal, web,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tracing_subscriber::EnvFilter;
@@ -17,16 +15,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let filter = EnvFilter::try_new(&args.log)
         .with_context(|| format!("invalid log filter '{}'", args.log))?;
-    // Log lines are written by a background thread, in batches: a request
-    // never waits on stdout. Under a flood beyond its 128k-line buffer the
-    // writer drops lines rather than slow the server.
-    let (writer, _flush_on_exit) =
-        tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stdout()));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stdout().is_terminal())
-        .with_writer(writer)
-        .init();
+    let _flush_on_exit = logging::init(filter);
     let settings = args.validate()?;
 
     let api = ApiBuilder::from_settings(&settings)

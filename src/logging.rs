@@ -1,0 +1,129 @@
+//! Logging set-up: `tracing` with a plain, cheap line format, written to
+//! stdout by a background thread.
+//!
+//! The access log writes a line per request, so its cost is paid on every
+//! call: profiling (`bench/profile`) found tracing-subscriber's default format
+//! spending about 12k instructions a line, a third of it on ANSI styling that
+//! is built even when colours are off. This format writes the same text with
+//! no styling and a hand-rolled UTC timestamp:
+//!
+//! `2026-11-27T05:37:46.926059Z  INFO greet_gateway::access: protocol="rest" method=POST path="/greet" status=200 ...`
+
+use std::{fmt, time::SystemTime};
+
+use tracing::{Event, Subscriber};
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_subscriber::{
+    EnvFilter,
+    field::MakeExt as _,
+    fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
+    registry::LookupSpan,
+};
+
+/// Lines the background writer may hold before it drops new ones rather
+/// than make a request wait. Small, so it costs little memory when idle.
+const BUFFERED_LINES: usize = 4096;
+
+/// Installs the global subscriber. Keep the guard alive until exit: dropping
+/// it flushes the lines still buffered.
+pub fn init(filter: EnvFilter) -> WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .finish(std::io::BufWriter::new(std::io::stdout()));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .fmt_fields(tracing_subscriber::fmt::format::debug_fn(plain_field).delimited(" "))
+        .event_format(PlainLine)
+        .init();
+    guard
+}
+
+/// `name=value`; the message alone, unlabelled.
+fn plain_field(
+    w: &mut Writer<'_>,
+    field: &tracing::field::Field,
+    value: &dyn fmt::Debug,
+) -> fmt::Result {
+    if field.name() == "message" {
+        write!(w, "{value:?}")
+    } else {
+        write!(w, "{}={value:?}", field.name())
+    }
+}
+
+/// `<timestamp> <LEVEL> <target>: <fields>`, no colours.
+struct PlainLine;
+
+impl<S, N> FormatEvent<S, N> for PlainLine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        write_timestamp(&mut writer, SystemTime::now())?;
+        write!(writer, " {:>5} {}: ", meta.level(), meta.target())?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// RFC 3339 in UTC with microseconds, e.g. `2026-11-27T05:37:46.926059Z`.
+fn write_timestamp(w: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
+    let since = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    write!(
+        w,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        since.subsec_micros()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's
+/// `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn stamp(secs: u64, micros: u64) -> String {
+        let mut s = String::new();
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros);
+        write_timestamp(&mut s, t).unwrap();
+        s
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(stamp(0, 0), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(stamp(951_782_400, 7), "2000-02-29T00:00:00.000007Z");
+        assert_eq!(stamp(1_795_757_866, 926_059), "2026-11-27T05:37:46.926059Z");
+        assert_eq!(stamp(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
+    }
+}
