@@ -22,7 +22,7 @@ use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, Full, Limited};
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage};
-use tonic::{Code, Status, body::Body};
+use tonic::{Status, body::Body};
 use tower::ServiceExt;
 
 use crate::{
@@ -178,8 +178,11 @@ impl Transcoder {
             .method(Method::POST)
             .uri(binding.rpc.grpc_path.clone())
             .version(http::Version::HTTP_2)
-            .header(header::CONTENT_TYPE, "application/grpc")
-            .header(header::TE, "trailers")
+            .header(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc"),
+            )
+            .header(header::TE, HeaderValue::from_static("trailers"))
             .body(Body::new(Full::new(framed.freeze())))
             .expect("a fixed path and headers form a valid request");
         let response = self
@@ -190,18 +193,16 @@ impl Transcoder {
             .unwrap_or_else(|e| match e {});
 
         // A trailers-only answer carries the status in the headers.
-        if let Some(status) = Status::from_header_map(response.headers()) {
-            return Err(error_of(&status));
+        if let Some(error) = grpc_error(response.headers()) {
+            return Err(error);
         }
         let collected = response
             .into_body()
             .collect()
             .await
             .map_err(|status| error_of(&status))?;
-        if let Some(status) = collected.trailers().and_then(Status::from_header_map)
-            && status.code() != Code::Ok
-        {
-            return Err(error_of(&status));
+        if let Some(error) = collected.trailers().and_then(grpc_error) {
+            return Err(error);
         }
         let mut data = collected.to_bytes();
         if data.len() < 5 || data[0] != 0 {
@@ -217,6 +218,16 @@ impl Transcoder {
                 format!("The service sent an undecodable response: {e}"),
             )
         })
+    }
+}
+
+/// The error a `grpc-status` other than 0 stands for, if any. The status
+/// is parsed (and its message percent-decoded) only when it is an error.
+fn grpc_error(headers: &HeaderMap) -> Option<ErrorReply> {
+    match headers.get("grpc-status") {
+        None => None,
+        Some(code) if code == "0" => None,
+        Some(_) => Status::from_header_map(headers).map(|status| error_of(&status)),
     }
 }
 
