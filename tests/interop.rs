@@ -1,5 +1,5 @@
 //! Clients nobody here wrote, against the built binary: Connect's gRPC-Web
-//! transports (Node), grpcurl over reflection, httpie running the seed's
+//! transports (Node, and connect-web in headless Chromium), grpcurl over reflection, httpie running the seed's
 //! commands, and Python grpcio stubs. Each client's code is generated from
 //! `proto/greet/v1/greet.proto` by `tests/interop/setup.sh`, which
 //! `scripts/test` runs and which pins every version.
@@ -11,8 +11,10 @@ mod common;
 
 use std::{
     io::Write,
+    net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
+    time::{Duration, Instant},
 };
 
 use common::binary::Gateway;
@@ -72,6 +74,94 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
             );
         }
     }
+}
+
+/// The same Connect client inside headless Chromium: a page on
+/// `http://127.0.0.1:<port>` (allowed) calls the API on another port, so the
+/// browser sends a preflight and may hand its code only what CORS exposes.
+/// The INVALID_ARGUMENT is a trailers-only answer: its code and message reach
+/// the page only through the exposed `grpc-status` and `grpc-message`.
+#[test]
+fn connect_web_in_chromium_greets_and_gets_invalid_argument_across_origins() {
+    let dir = interop_dir();
+    let chromium = std::env::var_os("GREET_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let ready = present("node (Node.js)", which("node").is_some())
+        && present(
+            &format!(
+                "Chromium ({}, from tests/browser/setup.sh)",
+                chromium.display()
+            ),
+            chromium.is_file(),
+        )
+        && present(
+            "playwright-core (tests/interop/node_modules)",
+            dir.join("node_modules/playwright-core/package.json")
+                .is_file(),
+        )
+        && present(
+            "the connect-web bundle (tests/interop/gen/browser/connect.js)",
+            dir.join("gen/browser/connect.js").is_file(),
+        );
+    if !ready {
+        return;
+    }
+    // The page's port is picked here: its origin goes on the allowlist first.
+    let page_origin = format!("http://{}", free_loopback_address());
+    let gateway = Gateway::start(&[
+        "--web-listen",
+        "off",
+        "--allow-origin",
+        &page_origin,
+        "--cors-max-age",
+        "600",
+    ]);
+    let requests = json!([{"name": "Alice", "lang": "es"}, {"name": "Alice", "lang": "foo"}]);
+    let output = run(
+        Command::new("node")
+            .current_dir(&dir)
+            .arg("connect_browser.mjs")
+            .args([&page_origin, &gateway.api_url(), &requests.to_string()])
+            .env("GREET_CHROMIUM", &chromium),
+        b"",
+    );
+    assert_success(&output, "connect_browser.mjs");
+    let results: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| {
+                panic!("JSON line ({e}): {line:?}\n{}", describe_output(&output))
+            })
+        })
+        .collect();
+    assert_eq!(results.len(), 2, "{}", describe_output(&output));
+    assert_greeting(&results[0], "Hola, Alice!");
+    assert_eq!(
+        results[1],
+        json!({"error": {"code": "InvalidArgument",
+                         "message": "Invalid or unsupported language selection: 'foo'"}}),
+        "{}",
+        describe_output(&output)
+    );
+
+    // The server's side: one preflight (cached for the second call), then
+    // both calls as gRPC-Web.
+    let greet = r#"path="/greet.v1.GreetService/Greet""#;
+    let preflight = r#"protocol="preflight" method=OPTIONS"#;
+    let grpc_web = r#"protocol="grpc-web" method=POST"#;
+    expect_log(&gateway, &[preflight, greet, "status=204"], 1);
+    expect_log(&gateway, &[preflight], 1);
+    expect_log(
+        &gateway,
+        &[grpc_web, greet, r#"status=200 grpc_status="0""#],
+        1,
+    );
+    expect_log(
+        &gateway,
+        &[grpc_web, greet, r#"status=200 grpc_status="3""#],
+        1,
+    );
 }
 
 #[test]
@@ -312,6 +402,32 @@ fn run(command: &mut Command, stdin: &[u8]) -> Output {
         .expect("the stdin writer does not panic")
         .expect("the client reads its request");
     output
+}
+
+/// Asserts that exactly `count` access-log lines contain all `needles`. A
+/// line is written when its response ends and read by another thread, so
+/// wait (briefly) for the count to appear first.
+fn expect_log(gateway: &Gateway, needles: &[&str], count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gateway.log_lines_with(needles).len() < count && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        gateway.log_lines_with(needles).len(),
+        count,
+        "access-log lines with {needles:?}; whole log:\n{}",
+        gateway.log_lines_with(&[]).join("\n")
+    );
+}
+
+/// A free loopback port, released for the page's server to bind: its origin
+/// must be on the gateway's command line before the page exists.
+fn free_loopback_address() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    listener
+        .local_addr()
+        .expect("a bound socket has an address")
+        .to_string()
 }
 
 fn assert_success(output: &Output, what: &str) {
