@@ -1,8 +1,15 @@
 //! One structured log line per request, written when the response body ends
 //! (or is dropped), so a gRPC call's `grpc-status` from its trailers and the
 //! full latency are both known.
+//!
+//! The line obeys the tracing filter (target `greet_gateway::access`, level
+//! INFO) and looks like every other line, but when the binary's own writer is
+//! installed ([`crate::logging`]) it is formatted here by hand: through the
+//! generic subscriber a line cost ~8k instructions, about a sixth of a whole
+//! gRPC request.
 
 use std::{
+    fmt::Write as _,
     pin::Pin,
     task::{Context, Poll},
     time::Instant,
@@ -88,21 +95,56 @@ impl LoggedBody {
         let Some(entry) = self.entry.take() else {
             return;
         };
+        if !tracing::enabled!(target: "greet_gateway::access", tracing::Level::INFO) {
+            return;
+        }
         let grpc_status = entry
             .grpc_status
             .as_ref()
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-");
-        tracing::info!(
-            target: "greet_gateway::access",
-            protocol = entry.protocol.as_str(),
-            method = %entry.method,
-            path = entry.uri.path(),
-            status = entry.status.as_u16(),
-            grpc_status,
-            latency_us = entry.started.elapsed().as_micros() as u64,
-            outcome,
-        );
+        let latency_us = entry.started.elapsed().as_micros() as u64;
+        let Some(writer) = crate::logging::access_writer() else {
+            // Embedded under someone else's subscriber: go through it.
+            tracing::info!(
+                target: "greet_gateway::access",
+                protocol = entry.protocol.as_str(),
+                method = %entry.method,
+                path = entry.uri.path(),
+                status = entry.status.as_u16(),
+                grpc_status,
+                latency_us,
+                outcome,
+            );
+            return;
+        };
+        let mut line = String::with_capacity(192);
+        let _ = crate::logging::write_timestamp(&mut line, std::time::SystemTime::now());
+        line.push_str("  INFO greet_gateway::access: protocol=\"");
+        line.push_str(entry.protocol.as_str());
+        line.push_str("\" method=");
+        line.push_str(entry.method.as_str());
+        line.push_str(" path=\"");
+        push_escaped(&mut line, entry.uri.path());
+        let _ = write!(line, "\" status={} grpc_status=\"", entry.status.as_u16());
+        push_escaped(&mut line, grpc_status);
+        let _ = writeln!(line, "\" latency_us={latency_us} outcome=\"{outcome}\"");
+        let _ = std::io::Write::write_all(&mut writer.clone(), line.as_bytes());
+    }
+}
+
+/// Quotes and backslashes escaped, control characters as `\u{..}`: a
+/// client-chosen path cannot break or forge a log line.
+fn push_escaped(line: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' => line.push_str("\\\""),
+            '\\' => line.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(line, "\\u{{{:x}}}", c as u32);
+            }
+            c => line.push(c),
+        }
     }
 }
 
@@ -150,5 +192,17 @@ impl Drop for LoggedBody {
             "aborted"
         };
         self.finish(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_escaped;
+
+    #[test]
+    fn a_client_chosen_path_cannot_forge_a_line() {
+        let mut line = String::new();
+        push_escaped(&mut line, "/a\"b\\c\nd");
+        assert_eq!(line, r#"/a\"b\\c\u{a}d"#);
     }
 }

@@ -9,10 +9,10 @@
 //!
 //! `2026-11-27T05:37:46.926059Z  INFO greet_gateway::access: protocol="rest" method=POST path="/greet" status=200 ...`
 
-use std::{fmt, time::SystemTime};
+use std::{fmt, sync::OnceLock, time::SystemTime};
 
 use tracing::{Event, Subscriber};
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::{
     EnvFilter,
     field::MakeExt as _,
@@ -24,12 +24,17 @@ use tracing_subscriber::{
 /// than make a request wait. Small, so it costs little memory when idle.
 const BUFFERED_LINES: usize = 4096;
 
+/// The writer behind the subscriber, for the access log's hand-formatted
+/// lines (see [`crate::access_log`]); unset when [`init`] did not run.
+static ACCESS_WRITER: OnceLock<NonBlocking> = OnceLock::new();
+
 /// Installs the global subscriber. Keep the guard alive until exit: dropping
 /// it flushes the lines still buffered.
 pub fn init(filter: EnvFilter) -> WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(BUFFERED_LINES)
         .finish(std::io::BufWriter::new(std::io::stdout()));
+    let _ = ACCESS_WRITER.set(writer.clone());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
@@ -37,6 +42,11 @@ pub fn init(filter: EnvFilter) -> WorkerGuard {
         .event_format(PlainLine)
         .init();
     guard
+}
+
+/// Where access-log lines go when they bypass the subscriber's formatter.
+pub(crate) fn access_writer() -> Option<&'static NonBlocking> {
+    ACCESS_WRITER.get()
 }
 
 /// `name=value`; the message alone, unlabelled.
@@ -75,7 +85,7 @@ where
 }
 
 /// RFC 3339 in UTC with microseconds, e.g. `2026-11-27T05:37:46.926059Z`.
-fn write_timestamp(w: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
+pub(crate) fn write_timestamp(w: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
     let since = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
