@@ -12,6 +12,7 @@
 //! - [`logging`]: tracing with a plain, cheap line format on a background writer.
 //! - [`access_log`]: one log line per request, written when its body ends.
 //! - [`protocol`]: which face a request is for, and each face's own error shape.
+//! - [`rfc3339`]: hand-written UTC timestamps for log lines and JSON.
 //! - [`server`]: the listener, limits, protocol dispatch, graceful shutdown.
 //! - [`tls`]: HTTPS with rustls, ALPN h2 and http/1.1.
 //! - [`web`]: the demo page in `web/`, served on a second origin.
@@ -24,6 +25,7 @@ pub mod grpc;
 pub mod logging;
 pub mod pb;
 pub mod protocol;
+pub mod rfc3339;
 pub mod server;
 pub mod status;
 pub mod tls;

@@ -12,6 +12,8 @@
 use std::{fmt, sync::OnceLock, time::SystemTime};
 
 use tracing::{Event, Subscriber};
+
+use crate::rfc3339::{self, Fraction};
 use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::{
     EnvFilter,
@@ -89,51 +91,10 @@ pub(crate) fn write_timestamp(w: &mut impl fmt::Write, now: SystemTime) -> fmt::
     let since = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = since.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    write!(
+    rfc3339::write(
         w,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        since.subsec_micros()
+        since.as_secs() as i64,
+        since.subsec_nanos(),
+        Fraction::Micros,
     )
-}
-
-/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's
-/// `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn stamp(secs: u64, micros: u64) -> String {
-        let mut s = String::new();
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros);
-        write_timestamp(&mut s, t).unwrap();
-        s
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc() {
-        assert_eq!(stamp(0, 0), "1970-01-01T00:00:00.000000Z");
-        assert_eq!(stamp(951_782_400, 7), "2000-02-29T00:00:00.000007Z");
-        assert_eq!(stamp(1_795_757_866, 926_059), "2026-11-27T05:37:46.926059Z");
-        assert_eq!(stamp(4_107_542_399, 999_999), "2100-02-28T23:59:59.999999Z");
-    }
 }

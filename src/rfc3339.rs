@@ -1,0 +1,101 @@
+//! RFC 3339 timestamps in UTC, written by hand: the access log writes one per
+//! request and REST responses carry one (`google.protobuf.Timestamp`), and
+//! the general-purpose formatters cost several thousand instructions each.
+
+use std::fmt;
+
+/// How many fractional-second digits to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fraction {
+    /// Always six (microseconds), as log lines use.
+    Micros,
+    /// The proto3 JSON rule: 0, 3, 6 or 9 digits, the fewest that are exact.
+    Shortest,
+}
+
+/// Writes `secs` + `nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS[.f]Z`.
+pub fn write(w: &mut impl fmt::Write, secs: i64, nanos: u32, fraction: Fraction) -> fmt::Result {
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    write!(
+        w,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+    )?;
+    match fraction {
+        Fraction::Micros => write!(w, ".{:06}", nanos / 1000)?,
+        Fraction::Shortest if nanos == 0 => {}
+        Fraction::Shortest if nanos.is_multiple_of(1_000_000) => {
+            write!(w, ".{:03}", nanos / 1_000_000)?
+        }
+        Fraction::Shortest if nanos.is_multiple_of(1000) => write!(w, ".{:06}", nanos / 1000)?,
+        Fraction::Shortest => write!(w, ".{nanos:09}")?,
+    }
+    w.write_char('Z')
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's
+/// `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(secs: i64, nanos: u32, fraction: Fraction) -> String {
+        let mut s = String::new();
+        write(&mut s, secs, nanos, fraction).unwrap();
+        s
+    }
+
+    #[test]
+    fn dates_across_leap_years_and_centuries() {
+        assert_eq!(text(0, 0, Fraction::Micros), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            text(951_782_400, 7_000, Fraction::Micros),
+            "2000-02-29T00:00:00.000007Z"
+        );
+        assert_eq!(
+            text(1_795_757_866, 926_059_000, Fraction::Micros),
+            "2026-11-27T05:37:46.926059Z"
+        );
+        assert_eq!(
+            text(4_107_542_399, 0, Fraction::Shortest),
+            "2100-02-28T23:59:59Z"
+        );
+        assert_eq!(
+            text(-62_135_596_800, 0, Fraction::Shortest),
+            "0001-01-01T00:00:00Z"
+        );
+        assert_eq!(text(-1, 0, Fraction::Shortest), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn proto3_uses_the_fewest_exact_digits() {
+        assert_eq!(
+            text(0, 120_000_000, Fraction::Shortest),
+            "1970-01-01T00:00:00.120Z"
+        );
+        assert_eq!(
+            text(0, 121_465_000, Fraction::Shortest),
+            "1970-01-01T00:00:00.121465Z"
+        );
+        assert_eq!(
+            text(0, 121_465_001, Fraction::Shortest),
+            "1970-01-01T00:00:00.121465001Z"
+        );
+    }
+}
