@@ -136,6 +136,13 @@ impl LoggedBody {
 /// Quotes and backslashes escaped, control characters as `\u{..}`: a
 /// client-chosen path cannot break or forge a log line.
 fn push_escaped(line: &mut String, text: &str) {
+    if !text
+        .bytes()
+        .any(|b| b == b'"' || b == b'\\' || b.is_ascii_control() || b >= 0x80)
+    {
+        line.push_str(text);
+        return;
+    }
     for c in text.chars() {
         match c {
             '"' => line.push_str("\\\""),
