@@ -105,7 +105,7 @@ impl ApiBuilder {
             + Send
             + Sync
             + 'static,
-        S::Response: axum_core_response::IntoResponse,
+        S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {
         self.routes.add_service(service);
@@ -164,10 +164,6 @@ impl ApiBuilder {
             }),
         })
     }
-}
-
-mod axum_core_response {
-    pub use axum::response::IntoResponse;
 }
 
 /// The whole API port as one tower service.

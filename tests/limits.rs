@@ -210,3 +210,63 @@ fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_zero() {
     let status = gateway.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// Reads the server's first HTTP/2 SETTINGS frame after the client preface.
+async fn server_h2_settings(addr: std::net::SocketAddr) -> Vec<(u16, u32)> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let mut header = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut header))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(header[3], 0x4, "the first frame is SETTINGS");
+    let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let mut payload = vec![0u8; len];
+    stream.read_exact(&mut payload).await.unwrap();
+    payload
+        .chunks(6)
+        .map(|c| {
+            (
+                u16::from_be_bytes([c[0], c[1]]),
+                u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn http2_advertises_its_stream_and_header_limits() {
+    const MAX_CONCURRENT_STREAMS: u16 = 0x3;
+    const MAX_HEADER_LIST_SIZE: u16 = 0x6;
+    let app = spawn_app().await;
+    let settings = server_h2_settings(app.addr).await;
+    assert!(
+        settings.contains(&(MAX_CONCURRENT_STREAMS, 256)),
+        "{settings:?}"
+    );
+    assert!(
+        settings.contains(&(MAX_HEADER_LIST_SIZE, 16 * 1024)),
+        "{settings:?}"
+    );
+
+    let app = spawn_app_with(&[
+        "--http2-max-concurrent-streams",
+        "8",
+        "--max-header-bytes",
+        "32768",
+    ])
+    .await;
+    let settings = server_h2_settings(app.addr).await;
+    assert!(
+        settings.contains(&(MAX_CONCURRENT_STREAMS, 8)),
+        "{settings:?}"
+    );
+    assert!(
+        settings.contains(&(MAX_HEADER_LIST_SIZE, 32 * 1024)),
+        "{settings:?}"
+    );
+}
