@@ -4,7 +4,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use clap::Parser;
+use clap::{ArgAction, Parser, builder::BoolishValueParser};
 
 use crate::cors::{CorsConfigError, CorsPolicy, CorsSettings};
 
@@ -53,12 +53,12 @@ pub struct Args {
 
     /// Let browsers send cookies and HTTP authentication
     /// (`Access-Control-Allow-Credentials: true`). Needs an explicit allowlist.
-    #[arg(long, env = "GREET_ALLOW_CREDENTIALS")]
+    #[arg(long, env = "GREET_ALLOW_CREDENTIALS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub allow_credentials: bool,
 
     /// Answer Private Network Access preflights from allowed origins
     /// (`Access-Control-Allow-Private-Network: true`).
-    #[arg(long, env = "GREET_ALLOW_PRIVATE_NETWORK")]
+    #[arg(long, env = "GREET_ALLOW_PRIVATE_NETWORK", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub allow_private_network: bool,
 
     /// Largest request body, in bytes, on every protocol (REST answers 413,
@@ -321,6 +321,41 @@ mod tests {
         assert_eq!(a.cors_max_age, 60);
         assert!(!a.allow_credentials);
         assert_eq!(s.max_body_bytes, 1_048_576);
+    }
+
+    #[test]
+    fn switches_take_the_usual_truthy_words_from_the_environment() {
+        for (value, expected) in [
+            ("true", true),
+            ("1", true),
+            ("yes", true),
+            ("on", true),
+            ("false", false),
+            ("0", false),
+            ("off", false),
+        ] {
+            let args = temp_env(&[("GREET_ALLOW_PRIVATE_NETWORK", value)], || {
+                args(&[]).unwrap()
+            });
+            assert_eq!(args.allow_private_network, expected, "{value}");
+        }
+    }
+
+    /// Runs `f` with environment variables set (tests in this module that
+    /// read the environment hold this lock).
+    fn temp_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
+        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        for (k, v) in vars {
+            // SAFETY: serialized by LOCK; no other test reads these variables.
+            unsafe { std::env::set_var(k, v) };
+        }
+        let out = f();
+        for (k, _) in vars {
+            // SAFETY: as above.
+            unsafe { std::env::remove_var(k) };
+        }
+        out
     }
 
     #[test]
