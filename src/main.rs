@@ -24,8 +24,12 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let scheme = match settings.transport.tls {
+        Some(_) => "https",
+        None => "http",
+    };
     tracing::info!(
-        "API (REST, gRPC-Web, gRPC) on http://{}",
+        "API (REST, gRPC-Web, gRPC) on {scheme}://{}",
         listener.local_addr()?
     );
 

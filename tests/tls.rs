@@ -136,3 +136,18 @@ fn unreadable_or_mismatched_tls_files_refuse_to_start() {
         assert!(stderr.contains(reason), "{flags:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_binary_announces_an_https_address() {
+    let cert = self_signed();
+    let gateway = common::binary::Gateway::start(&[
+        "--tls-cert",
+        &cert.cert_path,
+        "--tls-key",
+        &cert.key_path,
+        "--web-listen",
+        "off",
+    ]);
+    let lines = gateway.log_lines_with(&["API (REST, gRPC-Web, gRPC) on https://127.0.0.1:"]);
+    assert_eq!(lines.len(), 1, "{:?}", gateway.log.lock().unwrap());
+}

@@ -58,7 +58,7 @@ impl Gateway {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("the gateway logs its addresses within 30 s");
-            if let Some(addr) = address_after(&line, "on http://") {
+            if let Some(addr) = address_after(&line, "://") {
                 if line.contains("API") {
                     api = Some(addr);
                 } else if line.contains("demo page") {
