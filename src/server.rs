@@ -34,7 +34,7 @@ use tokio::{
     net::TcpListener,
     sync::Semaphore,
 };
-use tonic::{Code, body::Body, server::NamedService, service::RoutesBuilder};
+use tonic::{Code, body::Body, server::NamedService};
 use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::{Layer, Service, ServiceExt};
 
@@ -64,7 +64,7 @@ pub enum BuildError {
 /// embedders may add more services with their descriptor sets, and their
 /// annotated RPCs get REST routes with no further code.
 pub struct ApiBuilder {
-    routes: RoutesBuilder,
+    services: grpc::ServiceTableBuilder,
     descriptor_sets: Vec<&'static [u8]>,
     service_names: Vec<&'static str>,
     max_body_bytes: usize,
@@ -76,10 +76,10 @@ impl ApiBuilder {
     /// The API with the given body limit and the default request timeout
     /// (30 s) and concurrency limit (10,000).
     pub fn new(max_body_bytes: usize) -> Self {
-        let mut routes = RoutesBuilder::default();
-        routes.add_service(grpc::greet_server(max_body_bytes));
+        let mut services = grpc::ServiceTableBuilder::default();
+        services.add(grpc::greet_server(max_body_bytes));
         ApiBuilder {
-            routes,
+            services,
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
             service_names: vec![pb::greet::v1::greet_service_server::SERVICE_NAME],
             max_body_bytes,
@@ -99,16 +99,15 @@ impl ApiBuilder {
     /// Adds a gRPC service and the encoded descriptor set that describes it.
     pub fn add_service<S>(mut self, service: S, descriptor_set: &'static [u8]) -> Self
     where
-        S: tower::Service<Request<Body>, Error = Infallible>
+        S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
             + NamedService
             + Clone
             + Send
             + Sync
             + 'static,
-        S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {
-        self.routes.add_service(service);
+        self.services.add(service);
         self.descriptor_sets.push(descriptor_set);
         self.service_names.push(S::NAME);
         self
@@ -139,12 +138,12 @@ impl ApiBuilder {
             reflection_alpha = reflection_alpha.register_encoded_file_descriptor_set(set);
             pool.decode_file_descriptor_set(*set)?;
         }
-        self.routes
-            .add_service(health_service)
-            .add_service(reflection.build_v1()?)
-            .add_service(reflection_alpha.build_v1alpha()?);
+        self.services
+            .add(health_service)
+            .add(reflection.build_v1()?)
+            .add(reflection_alpha.build_v1alpha()?);
 
-        let grpc = grpc::service(self.routes.routes().prepare());
+        let grpc = grpc::service(self.services.build());
         let rest = Transcoder::new(&pool, grpc.clone(), self.max_body_bytes)?;
         for route in rest.routes() {
             tracing::debug!(%route, "REST route");

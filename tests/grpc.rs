@@ -68,20 +68,26 @@ async fn message_over_the_body_limit_is_resource_exhausted() {
 }
 
 #[tokio::test]
-async fn unknown_method_is_unimplemented() {
+async fn unknown_method_or_service_is_unimplemented() {
     let app = spawn_app().await;
     let channel = app.channel().await;
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.unwrap();
-    let status = grpc
-        .unary::<GreetRequest, GreetRequest, _>(
-            tonic::Request::new(request(Some("x"), None)),
-            "/greet.v1.GreetService/Nope".parse().unwrap(),
-            tonic_prost::ProstCodec::default(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented);
+    for path in [
+        "/greet.v1.GreetService/Nope",
+        "/no.Such/Service",
+        "/nonsense",
+    ] {
+        grpc.ready().await.unwrap();
+        let status = grpc
+            .unary::<GreetRequest, GreetRequest, _>(
+                tonic::Request::new(request(Some("x"), None)),
+                path.parse().unwrap(),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unimplemented, "{path}");
+    }
 }
 
 #[tokio::test]
