@@ -5,11 +5,11 @@
 //! 1. a CORS preflight is answered by the policy alone (204 or 403);
 //! 2. otherwise the content type picks the protocol: `application/grpc-web*`
 //!    goes through tonic-web, `application/grpc*` straight to tonic, anything
-//!    else to the REST transcoder; all three end at the same tonic router;
+//!    else to the REST transcoder; all three end at the same tonic services;
 //! 3. the CORS response headers and `Vary: Origin` are added to whatever came
 //!    back, and the body is wrapped to log the request when it ends.
 //!
-//! tonic-web wraps the gRPC router only, never REST: it answers 400 to any
+//! tonic-web wraps the gRPC services only, never REST: it answers 400 to any
 //! HTTP/1.1 request that is not gRPC-Web.
 
 use std::{

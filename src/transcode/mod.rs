@@ -2,7 +2,7 @@
 //!
 //! A REST request is matched against the bindings read from the descriptor
 //! pool ([`rules`]), turned into the RPC's request message ([`json`]), framed
-//! as a unary gRPC call and sent in-process to the very same tonic router the
+//! as a unary gRPC call and sent in-process to the very same tonic services the
 //! gRPC and gRPC-Web clients reach. The gRPC answer comes back as JSON, or as
 //! `{"error": ...}` with the HTTP status from [`crate::status`].
 //!
