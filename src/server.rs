@@ -21,7 +21,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use http::{HeaderValue, Request, Response, StatusCode, Version, header};
+use http::{Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -220,16 +220,6 @@ impl Api {
         };
         if protocol != Protocol::Preflight {
             inner.cors.decorate(origin, response.headers_mut());
-        }
-        if response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|ct| ct.as_bytes().starts_with(b"application/json"))
-        {
-            response.headers_mut().insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
         }
         let grpc_status = response.headers().get("grpc-status").cloned();
         let status = response.status();

@@ -63,21 +63,34 @@ impl ErrorReply {
 
     /// `{"error": "<message>"}`, serialized.
     pub fn body(&self) -> Bytes {
-        let body = serde_json::json!({ "error": self.message });
-        Bytes::from(serde_json::to_vec(&body).expect("a string map always serializes"))
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            error: &'a str,
+        }
+        let body = Body {
+            error: &self.message,
+        };
+        Bytes::from(serde_json::to_vec(&body).expect("a string field always serializes"))
     }
 
     /// The whole response: status, JSON content type, body.
     pub fn into_response(self) -> http::Response<tonic::body::Body> {
-        let body = self.body();
-        let mut response =
-            http::Response::new(tonic::body::Body::new(http_body_util::Full::new(body)));
-        *response.status_mut() = self.status;
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
-        response
+        json_response(self.status, self.body())
     }
+}
+
+/// A JSON response: the one place JSON answers get their content type and
+/// `X-Content-Type-Options: nosniff` (no browser may read them as HTML).
+pub fn json_response(status: StatusCode, body: Bytes) -> http::Response<tonic::body::Body> {
+    let mut response = http::Response::new(tonic::body::Body::new(http_body_util::Full::new(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// The content type of every JSON response.

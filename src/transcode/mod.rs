@@ -27,7 +27,7 @@ use tower::ServiceExt;
 
 use crate::{
     grpc::GrpcService,
-    status::{ErrorReply, JSON},
+    status::{ErrorReply, JSON, json_response},
 };
 use rules::Binding;
 
@@ -128,11 +128,7 @@ impl Transcoder {
         let reply = self.call(binding, &message).await?;
         let json = json::response_json(binding, &reply)
             .map_err(|e| ErrorReply::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
-        let mut response = Response::new(Body::new(Full::new(Bytes::from(json))));
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
-        Ok(response)
+        Ok(json_response(StatusCode::OK, Bytes::from(json)))
     }
 
     /// Reads the whole body, refusing more than the limit with a 413.
