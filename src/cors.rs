@@ -214,11 +214,6 @@ impl CorsPolicy {
         }
     }
 
-    /// The methods a preflight may ask for.
-    pub fn methods(&self) -> &[Method] {
-        &self.methods
-    }
-
     fn origin_value(&self, origin: HeaderValue) -> HeaderValue {
         match self.origins {
             AllowedOrigins::Any => HeaderValue::from_static("*"),
