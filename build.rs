@@ -6,6 +6,11 @@
 //!   reflection (decoding into `prost_types` would silently drop it);
 //! - tonic/prost code generated from the same descriptors.
 //!
+//! For `proto/` also serde impls of its messages (pbjson-build, proto3 JSON
+//! mapping), for the REST transcoder's typed road
+//! ([`greet_gateway::transcode::typed`]). `google.protobuf.Timestamp` maps to
+//! the crate's own type there, which writes RFC 3339 the way the spec says.
+//!
 //! `tests/proto/` holds a test-only service that exercises every `HttpRule` form;
 //! its code is generated here too but only `include!`d by the integration tests.
 
@@ -13,7 +18,10 @@ use std::{env, path::PathBuf};
 
 use prost::Message;
 
-fn compile(files: &[&str], includes: &[&str], descriptor_name: &str) {
+/// The crate's own `Timestamp`: a prost message with proto3-JSON serde.
+const TIMESTAMP: (&str, &str) = (".google.protobuf.Timestamp", "crate::pb::Timestamp");
+
+fn compile(files: &[&str], includes: &[&str], descriptor_name: &str, serde_for: Option<&str>) {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let encoded = protox::Compiler::new(includes)
         .and_then(|mut compiler| {
@@ -26,7 +34,15 @@ fn compile(files: &[&str], includes: &[&str], descriptor_name: &str) {
 
     let fds = prost_types::FileDescriptorSet::decode(encoded.as_slice())
         .expect("protox wrote a valid descriptor set");
-    tonic_prost_build::configure()
+    let mut config = tonic_prost_build::configure();
+    if let Some(package) = serde_for {
+        pbjson_build::Builder::new()
+            .register_descriptors(&encoded)
+            .and_then(|b| b.extern_path(TIMESTAMP.0, TIMESTAMP.1).build(&[package]))
+            .unwrap_or_else(|e| panic!("cannot generate serde impls for {files:?}: {e}"));
+        config = config.extern_path(TIMESTAMP.0, TIMESTAMP.1);
+    }
+    config
         .build_client(true)
         .build_server(true)
         .build_transport(false)
@@ -41,10 +57,12 @@ fn main() {
         &["greet/v1/greet.proto"],
         &["proto"],
         "greet_descriptor.bin",
+        Some(".greet"),
     );
     compile(
         &["library/v1/library.proto"],
         &["tests/proto", "proto"],
         "library_descriptor.bin",
+        None,
     );
 }

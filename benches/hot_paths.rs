@@ -1,11 +1,13 @@
 //! Micro-benchmarks of the per-request hot paths, through the public API:
 //!
 //! - `json/*`: REST route match, JSON → request message, response message →
-//!   JSON (the transcoder's two conversions);
+//!   JSON (the transcoder's two conversions), on the dynamic road
+//!   (`DynamicMessage`) and on the typed road (generated serde impls);
 //! - `cors/*`: the origin decision of an actual request and a whole preflight;
 //! - `api/*`: one whole request through [`Api::serve`] in-process, body read
 //!   to its end, for each protocol: REST, gRPC-Web binary (frame decode and
-//!   encode by tonic-web), gRPC-Web text (plus base64) and native gRPC.
+//!   encode by tonic-web), gRPC-Web text (plus base64) and native gRPC;
+//!   REST both on its typed road (as served) and forced onto the dynamic one.
 //!
 //! No tracing subscriber is installed here, so the access log line costs only
 //! its disabled-callsite check: the log's cost shows in `bench/run`, not here.
@@ -70,13 +72,12 @@ fn json_paths(c: &mut Criterion) {
     let binding = greet_binding();
     let response = GreetResponse {
         greeting: "Hola, Alice!".to_owned(),
-        timestamp: Some(prost_types::Timestamp {
+        timestamp: Some(pb::Timestamp {
             seconds: 1_761_138_327,
             nanos: 121_465_000,
         }),
-    }
-    .encode_to_vec();
-    let response = DynamicMessage::decode(binding.rpc.output.clone(), response.as_slice())
+    };
+    let dynamic = DynamicMessage::decode(binding.rpc.output.clone(), &*response.encode_to_vec())
         .expect("a GreetResponse decodes");
 
     let mut group = c.benchmark_group("json");
@@ -90,7 +91,13 @@ fn json_paths(c: &mut Criterion) {
         })
     });
     group.bench_function("response_json", |b| {
-        b.iter(|| black_box(json::response_json(&binding, black_box(&response)).unwrap()))
+        b.iter(|| black_box(json::response_json(&binding, black_box(&dynamic)).unwrap()))
+    });
+    group.bench_function("typed_request", |b| {
+        b.iter(|| black_box(serde_json::from_slice::<GreetRequest>(black_box(REST_BODY)).unwrap()))
+    });
+    group.bench_function("typed_response", |b| {
+        b.iter(|| black_box(serde_json::to_vec(black_box(&response)).unwrap()))
     });
     group.finish();
 }
@@ -147,6 +154,13 @@ fn api_paths(c: &mut Criterion) {
     let api = rt
         .block_on(ApiBuilder::new(1 << 20).build(default_cors()))
         .expect("the API builds");
+    let dynamic_api = rt
+        .block_on(
+            ApiBuilder::new(1 << 20)
+                .dynamic_rest_only()
+                .build(default_cors()),
+        )
+        .expect("the API builds");
     let message = framed(&GreetRequest {
         name: Some("Alice".to_owned()),
         lang: Some("es".to_owned()),
@@ -189,6 +203,9 @@ fn api_paths(c: &mut Criterion) {
     let mut group = c.benchmark_group("api");
     group.bench_function("rest", |b| {
         b.to_async(&rt).iter(|| round_trip(&api, rest()))
+    });
+    group.bench_function("rest_dynamic_road", |b| {
+        b.to_async(&rt).iter(|| round_trip(&dynamic_api, rest()))
     });
     group.bench_function("grpc_web_binary", |b| {
         b.to_async(&rt)

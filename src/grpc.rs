@@ -1,7 +1,6 @@
 //! The tonic `GreetService`: unpack the message, call [`crate::greeter`], pack
 //! the answer. REST and gRPC-Web reach the very same service.
 
-use prost_types::Timestamp;
 use std::{
     convert::Infallible,
     sync::Arc,
@@ -17,11 +16,13 @@ use tower::{
 
 use crate::{
     greeter::{self, GreetError},
+    pb::Timestamp,
     pb::greet::v1::{
         GreetRequest, GreetResponse,
         greet_service_server::{GreetService, GreetServiceServer},
     },
     status::PAYLOAD_TOO_LARGE,
+    transcode::typed::TypedRpc,
 };
 
 /// The implementation of `greet.v1.GreetService`.
@@ -187,6 +188,20 @@ fn restate_decode_errors(mut response: http::Response<Body>) -> http::Response<B
 
 const GRPC_STATUS: &str = "grpc-status";
 const GRPC_MESSAGE: &str = "grpc-message";
+
+/// The Greet RPC's typed REST road ([`crate::transcode::typed`]): the same
+/// [`Greeter`], called through its trait without tonic's HTTP layer.
+pub fn greet_typed() -> TypedRpc {
+    TypedRpc::new(
+        "/greet.v1.GreetService/Greet",
+        |request: GreetRequest| async move {
+            Greeter
+                .greet(Request::new(request))
+                .await
+                .map(Response::into_inner)
+        },
+    )
+}
 
 /// Everything the API port serves over gRPC: the Greet service (with the body
 /// limit as its decoding limit), plus any services a caller adds.

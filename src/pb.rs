@@ -1,9 +1,15 @@
 //! Code generated from `proto/` by `build.rs`, and the encoded descriptor set.
 
+mod timestamp;
+
+pub use timestamp::Timestamp;
+
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod greet {
     pub mod v1 {
         tonic::include_proto!("greet.v1");
+        // proto3-JSON serde impls of the messages above (pbjson-build).
+        include!(concat!(env!("OUT_DIR"), "/greet.v1.serde.rs"));
     }
 }
 

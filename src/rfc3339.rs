@@ -16,6 +16,46 @@ pub enum Fraction {
 /// Writes `secs` + `nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS[.f]Z`.
 /// `secs` must lie in years 0000–9999 (the caller checks the range it needs).
 pub fn write(w: &mut impl fmt::Write, secs: i64, nanos: u32, fraction: Fraction) -> fmt::Result {
+    w.write_str(format(secs, nanos, fraction).as_str())
+}
+
+/// The earliest and latest seconds the proto3 JSON mapping can write
+/// (0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z).
+const PROTO3_SECONDS: std::ops::RangeInclusive<i64> = -62_135_596_800..=253_402_300_799;
+
+/// A `google.protobuf.Timestamp` as its proto3 JSON string, refusing what the
+/// mapping cannot express (years outside 0001–9999, nanos outside
+/// 0–999,999,999). Both REST roads write Timestamps through here.
+pub fn serialize_proto3<S: serde::Serializer>(
+    seconds: i64,
+    nanos: i32,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::Error as _;
+    let nanos = u32::try_from(nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)
+        .ok_or_else(|| S::Error::custom("Timestamp nanos out of range"))?;
+    if !PROTO3_SECONDS.contains(&seconds) {
+        return Err(S::Error::custom("Timestamp out of range for RFC 3339"));
+    }
+    serializer.serialize_str(format(seconds, nanos, Fraction::Shortest).as_str())
+}
+
+/// A formatted timestamp on the stack.
+pub struct Text {
+    buf: [u8; 30],
+    len: usize,
+}
+
+impl Text {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).expect("ASCII digits and separators")
+    }
+}
+
+/// `secs` + `nanos` as in [`write`], without a writer.
+pub fn format(secs: i64, nanos: u32, fraction: Fraction) -> Text {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
     let (year, month, day) = civil_from_days(days);
     // Fixed-width digits straight into a stack buffer: `write!` with
@@ -47,7 +87,7 @@ pub fn write(w: &mut impl fmt::Write, secs: i64, nanos: u32, fraction: Fraction)
         }
     };
     buf[len] = b'Z';
-    w.write_str(std::str::from_utf8(&buf[..=len]).expect("ASCII digits and separators"))
+    Text { buf, len: len + 1 }
 }
 
 /// `value` as zero-padded decimal filling `out` (its high digits dropped if

@@ -46,7 +46,7 @@ use crate::{
     pb,
     protocol::{Protocol, grpc_timeout},
     status::ErrorReply,
-    transcode::{RuleError, Transcoder},
+    transcode::{RuleError, Transcoder, typed::TypedRpc},
 };
 
 /// Why the API could not be assembled (a start-up error).
@@ -67,6 +67,7 @@ pub struct ApiBuilder {
     services: grpc::ServiceTableBuilder,
     descriptor_sets: Vec<&'static [u8]>,
     service_names: Vec<&'static str>,
+    typed: Vec<TypedRpc>,
     max_body_bytes: usize,
     request_timeout: Duration,
     max_concurrent_requests: usize,
@@ -82,6 +83,7 @@ impl ApiBuilder {
             services,
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
             service_names: vec![pb::greet::v1::greet_service_server::SERVICE_NAME],
+            typed: vec![grpc::greet_typed()],
             max_body_bytes,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 10_000,
@@ -110,6 +112,19 @@ impl ApiBuilder {
         self.services.add(service);
         self.descriptor_sets.push(descriptor_set);
         self.service_names.push(S::NAME);
+        self
+    }
+
+    /// Gives an added RPC a typed REST road (see [`crate::transcode::typed`]).
+    pub fn add_typed_rest(mut self, typed: TypedRpc) -> Self {
+        self.typed.push(typed);
+        self
+    }
+
+    /// Sends every REST request the dynamic road, as if no RPC had a typed
+    /// one: for comparing the two roads.
+    pub fn dynamic_rest_only(mut self) -> Self {
+        self.typed.clear();
         self
     }
 
@@ -144,7 +159,7 @@ impl ApiBuilder {
             .add(reflection_alpha.build_v1alpha()?);
 
         let grpc = grpc::service(self.services.build());
-        let rest = Transcoder::new(&pool, grpc.clone(), self.max_body_bytes)?;
+        let rest = Transcoder::new(&pool, grpc.clone(), &self.typed, self.max_body_bytes)?;
         for route in rest.routes() {
             tracing::debug!(%route, "REST route");
         }

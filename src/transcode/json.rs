@@ -298,8 +298,7 @@ impl Serialize for Proto3<'_> {
     }
 }
 
-/// `seconds` and `nanos` as RFC 3339, refusing what the mapping cannot
-/// express (years outside 0001–9999, nanos outside 0–999,999,999).
+/// A `google.protobuf.Timestamp` message as its RFC 3339 string.
 fn timestamp<S: Serializer>(message: &DynamicMessage, serializer: S) -> Result<S::Ok, S::Error> {
     let seconds = message
         .get_field_by_number(1)
@@ -309,17 +308,7 @@ fn timestamp<S: Serializer>(message: &DynamicMessage, serializer: S) -> Result<S
         .get_field_by_number(2)
         .and_then(|v| v.as_i32())
         .unwrap_or_default();
-    let nanos = u32::try_from(nanos)
-        .ok()
-        .filter(|n| *n < 1_000_000_000)
-        .ok_or_else(|| S::Error::custom("Timestamp nanos out of range"))?;
-    if !(-62_135_596_800..=253_402_300_799).contains(&seconds) {
-        return Err(S::Error::custom("Timestamp out of range for RFC 3339"));
-    }
-    let mut text = String::with_capacity(32);
-    rfc3339::write(&mut text, seconds, nanos, rfc3339::Fraction::Shortest)
-        .map_err(S::Error::custom)?;
-    serializer.serialize_str(&text)
+    rfc3339::serialize_proto3(seconds, nanos, serializer)
 }
 
 /// One field's value: a list, a map or a single value.
