@@ -126,9 +126,17 @@ impl LoggedBody {
         line.push_str(entry.method.as_str());
         line.push_str(" path=\"");
         push_escaped(&mut line, entry.uri.path());
-        let _ = write!(line, "\" status={} grpc_status=\"", entry.status.as_u16());
+        // Numbers through itoa: two `write!`s cost ~1.5k instructions.
+        let mut number = itoa::Buffer::new();
+        line.push_str("\" status=");
+        line.push_str(number.format(entry.status.as_u16()));
+        line.push_str(" grpc_status=\"");
         push_escaped(&mut line, grpc_status);
-        let _ = writeln!(line, "\" latency_us={latency_us} outcome=\"{outcome}\"");
+        line.push_str("\" latency_us=");
+        line.push_str(number.format(latency_us));
+        line.push_str(" outcome=\"");
+        line.push_str(outcome);
+        line.push_str("\"\n");
         let _ = std::io::Write::write_all(&mut writer.clone(), line.as_bytes());
     }
 }

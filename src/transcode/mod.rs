@@ -279,6 +279,9 @@ fn is_json(headers: &HeaderMap) -> bool {
     else {
         return false;
     };
+    if value == JSON {
+        return true; // what nearly every client sends
+    }
     let essence = value.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case(JSON)
         || essence
