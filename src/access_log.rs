@@ -9,7 +9,7 @@
 //! gRPC request.
 
 use std::{
-    fmt::Write as _,
+    io::Write as _,
     pin::Pin,
     task::{Context, Poll},
     time::Instant,
@@ -20,7 +20,7 @@ use http::{HeaderValue, Method, StatusCode, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tonic::{Status, body::Body};
 
-use crate::protocol::Protocol;
+use crate::protocol::{GRPC_STATUS, Protocol};
 
 /// What the log line says, gathered while the request is served.
 #[derive(Debug)]
@@ -42,7 +42,7 @@ impl Entry {
     /// holds all of it.
     fn observe(&mut self, frame: &Frame<Bytes>) {
         if let Some(trailers) = frame.trailers_ref() {
-            if let Some(status) = trailers.get("grpc-status") {
+            if let Some(status) = trailers.get(&GRPC_STATUS) {
                 self.grpc_status = Some(status.clone());
             }
             return;
@@ -118,47 +118,49 @@ impl LoggedBody {
             );
             return;
         };
-        let mut line = String::with_capacity(192);
-        let _ = crate::logging::write_timestamp(&mut line, std::time::SystemTime::now());
-        line.push_str("  INFO greet_gateway::access: protocol=\"");
-        line.push_str(entry.protocol.as_str());
-        line.push_str("\" method=");
-        line.push_str(entry.method.as_str());
-        line.push_str(" path=\"");
-        push_escaped(&mut line, entry.uri.path());
-        // Numbers through itoa: two `write!`s cost ~1.5k instructions.
-        let mut number = itoa::Buffer::new();
-        line.push_str("\" status=");
-        line.push_str(number.format(entry.status.as_u16()));
-        line.push_str(" grpc_status=\"");
-        push_escaped(&mut line, grpc_status);
-        line.push_str("\" latency_us=");
-        line.push_str(number.format(latency_us));
-        line.push_str(" outcome=\"");
-        line.push_str(outcome);
-        line.push_str("\"\n");
-        let _ = std::io::Write::write_all(&mut writer.clone(), line.as_bytes());
+        let now = std::time::SystemTime::now();
+        // Built straight into the log buffer: no allocation, no copy.
+        writer.append(|line| {
+            let mut number = itoa::Buffer::new();
+            line.extend_from_slice(crate::logging::timestamp(now).as_str().as_bytes());
+            line.extend_from_slice(b"  INFO greet_gateway::access: protocol=\"");
+            line.extend_from_slice(entry.protocol.as_str().as_bytes());
+            line.extend_from_slice(b"\" method=");
+            line.extend_from_slice(entry.method.as_str().as_bytes());
+            line.extend_from_slice(b" path=\"");
+            push_escaped(line, entry.uri.path());
+            // Numbers through itoa: `write!` costs ~700 instructions each.
+            line.extend_from_slice(b"\" status=");
+            line.extend_from_slice(number.format(entry.status.as_u16()).as_bytes());
+            line.extend_from_slice(b" grpc_status=\"");
+            push_escaped(line, grpc_status);
+            line.extend_from_slice(b"\" latency_us=");
+            line.extend_from_slice(number.format(latency_us).as_bytes());
+            line.extend_from_slice(b" outcome=\"");
+            line.extend_from_slice(outcome.as_bytes());
+            line.extend_from_slice(b"\"\n");
+        });
     }
 }
 
 /// Quotes and backslashes escaped, control characters as `\u{..}`: a
 /// client-chosen path cannot break or forge a log line.
-fn push_escaped(line: &mut String, text: &str) {
+fn push_escaped(line: &mut Vec<u8>, text: &str) {
     if !text
         .bytes()
         .any(|b| b == b'"' || b == b'\\' || b.is_ascii_control() || b >= 0x80)
     {
-        line.push_str(text);
+        line.extend_from_slice(text.as_bytes());
         return;
     }
     for c in text.chars() {
         match c {
-            '"' => line.push_str("\\\""),
-            '\\' => line.push_str("\\\\"),
+            '"' => line.extend_from_slice(b"\\\""),
+            '\\' => line.extend_from_slice(b"\\\\"),
             c if c.is_control() => {
                 let _ = write!(line, "\\u{{{:x}}}", c as u32);
             }
-            c => line.push(c),
+            c => line.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
         }
     }
 }
@@ -216,8 +218,8 @@ mod tests {
 
     #[test]
     fn a_client_chosen_path_cannot_forge_a_line() {
-        let mut line = String::new();
-        push_escaped(&mut line, "/a\"b\\c\nd");
-        assert_eq!(line, r#"/a\"b\\c\u{a}d"#);
+        let mut line = Vec::new();
+        push_escaped(&mut line, "/a\"b\\c\nd é");
+        assert_eq!(line, r#"/a\"b\\c\u{a}d é"#.as_bytes());
     }
 }

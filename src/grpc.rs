@@ -21,6 +21,7 @@ use crate::{
         GreetRequest, GreetResponse,
         greet_service_server::{GreetService, GreetServiceServer},
     },
+    protocol::{GRPC_MESSAGE, GRPC_STATUS},
     status::PAYLOAD_TOO_LARGE,
     transcode::typed::TypedRpc,
 };
@@ -148,7 +149,7 @@ where
 /// A compressed flag without `grpc-encoding` stays INTERNAL: the gRPC
 /// compression spec requires exactly that.
 fn restate_decode_errors(mut response: http::Response<Body>) -> http::Response<Body> {
-    let code = match response.headers().get(GRPC_STATUS) {
+    let code = match response.headers().get(&GRPC_STATUS) {
         Some(v) if v == "11" || v == "13" => v.clone(),
         _ => return response,
     };
@@ -178,16 +179,13 @@ fn restate_decode_errors(mut response: http::Response<Body>) -> http::Response<B
         return response;
     };
     let headers = response.headers_mut();
-    headers.remove(GRPC_STATUS);
-    headers.remove(GRPC_MESSAGE);
+    headers.remove(&GRPC_STATUS);
+    headers.remove(&GRPC_MESSAGE);
     restated
         .add_header(headers)
         .expect("fixed ASCII messages are valid header values");
     response
 }
-
-const GRPC_STATUS: &str = "grpc-status";
-const GRPC_MESSAGE: &str = "grpc-message";
 
 /// The Greet RPC's typed REST road ([`crate::transcode::typed`]): the same
 /// [`Greeter`], called through its trait without tonic's HTTP layer.

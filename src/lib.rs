@@ -10,6 +10,7 @@
 //! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
 //! - [`cors`]: the one CORS policy: preflights, origin echo, `Vary`, exposed headers.
 //! - [`logging`]: tracing with a plain, cheap line format on a background writer.
+//! - [`log_sink`]: that writer: one shared buffer, drained to stdout by a thread.
 //! - [`access_log`]: one log line per request, written when its body ends.
 //! - [`protocol`]: which face a request is for, and each face's own error shape.
 //! - [`rfc3339`]: hand-written UTC timestamps for log lines and JSON.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod cors;
 pub mod greeter;
 pub mod grpc;
+pub mod log_sink;
 pub mod logging;
 pub mod pb;
 pub mod protocol;

@@ -1,5 +1,5 @@
 //! Logging set-up: `tracing` with a plain, cheap line format, written to
-//! stdout by a background thread.
+//! stdout by a background thread ([`crate::log_sink`]).
 //!
 //! The access log writes a line per request, so its cost is paid on every
 //! call: profiling (`bench/profile`) found tracing-subscriber's default format
@@ -13,8 +13,10 @@ use std::{fmt, sync::OnceLock, time::SystemTime};
 
 use tracing::{Event, Subscriber};
 
-use crate::rfc3339::{self, Fraction};
-use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
+use crate::{
+    log_sink::{FlushGuard, LogSink},
+    rfc3339::{self, Fraction},
+};
 use tracing_subscriber::{
     EnvFilter,
     field::MakeExt as _,
@@ -22,24 +24,18 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-/// Lines the background writer may hold before it drops new ones rather
-/// than make a request wait. Small, so it costs little memory when idle.
-const BUFFERED_LINES: usize = 4096;
-
-/// The writer behind the subscriber, for the access log's hand-formatted
+/// The sink behind the subscriber, for the access log's hand-formatted
 /// lines (see [`crate::access_log`]); unset when [`init`] did not run.
-static ACCESS_WRITER: OnceLock<NonBlocking> = OnceLock::new();
+static ACCESS_WRITER: OnceLock<&'static LogSink> = OnceLock::new();
 
 /// Installs the global subscriber. Keep the guard alive until exit: dropping
 /// it flushes the lines still buffered.
-pub fn init(filter: EnvFilter) -> WorkerGuard {
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(BUFFERED_LINES)
-        .finish(std::io::BufWriter::new(std::io::stdout()));
-    let _ = ACCESS_WRITER.set(writer.clone());
+pub fn init(filter: EnvFilter) -> FlushGuard {
+    let (sink, guard) = LogSink::start(std::io::stdout());
+    let _ = ACCESS_WRITER.set(sink);
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(move || sink)
         .fmt_fields(tracing_subscriber::fmt::format::debug_fn(plain_field).delimited(" "))
         .event_format(PlainLine)
         .init();
@@ -47,8 +43,8 @@ pub fn init(filter: EnvFilter) -> WorkerGuard {
 }
 
 /// Where access-log lines go when they bypass the subscriber's formatter.
-pub(crate) fn access_writer() -> Option<&'static NonBlocking> {
-    ACCESS_WRITER.get()
+pub(crate) fn access_writer() -> Option<&'static LogSink> {
+    ACCESS_WRITER.get().copied()
 }
 
 /// `name=value`; the message alone, unlabelled.
@@ -88,11 +84,15 @@ where
 
 /// RFC 3339 in UTC with microseconds, e.g. `2026-11-27T05:37:46.926059Z`.
 pub(crate) fn write_timestamp(w: &mut impl fmt::Write, now: SystemTime) -> fmt::Result {
+    w.write_str(timestamp(now).as_str())
+}
+
+/// The same timestamp, formatted on the stack.
+pub(crate) fn timestamp(now: SystemTime) -> rfc3339::Text {
     let since = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
-    rfc3339::write(
-        w,
+    rfc3339::format(
         since.as_secs() as i64,
         since.subsec_nanos(),
         Fraction::Micros,

@@ -2,8 +2,6 @@
 //! request and REST responses carry one (`google.protobuf.Timestamp`), and
 //! the general-purpose formatters cost several thousand instructions each.
 
-use std::fmt;
-
 /// How many fractional-second digits to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fraction {
@@ -11,12 +9,6 @@ pub enum Fraction {
     Micros,
     /// The proto3 JSON rule: 0, 3, 6 or 9 digits, the fewest that are exact.
     Shortest,
-}
-
-/// Writes `secs` + `nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS[.f]Z`.
-/// `secs` must lie in years 0000–9999 (the caller checks the range it needs).
-pub fn write(w: &mut impl fmt::Write, secs: i64, nanos: u32, fraction: Fraction) -> fmt::Result {
-    w.write_str(format(secs, nanos, fraction).as_str())
 }
 
 /// The earliest and latest seconds the proto3 JSON mapping can write
@@ -54,7 +46,8 @@ impl Text {
     }
 }
 
-/// `secs` + `nanos` as in [`write`], without a writer.
+/// `secs` + `nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS[.f]Z`.
+/// `secs` must lie in years 0000–9999 (the caller checks the range it needs).
 pub fn format(secs: i64, nanos: u32, fraction: Fraction) -> Text {
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
     let (year, month, day) = civil_from_days(days);
@@ -119,9 +112,7 @@ mod tests {
     use super::*;
 
     fn text(secs: i64, nanos: u32, fraction: Fraction) -> String {
-        let mut s = String::new();
-        write(&mut s, secs, nanos, fraction).unwrap();
-        s
+        format(secs, nanos, fraction).as_str().to_owned()
     }
 
     #[test]

@@ -44,7 +44,7 @@ use crate::{
     cors::CorsPolicy,
     grpc::{self, GrpcService},
     pb,
-    protocol::{Protocol, grpc_timeout},
+    protocol::{GRPC_STATUS, Protocol, grpc_timeout},
     status::ErrorReply,
     transcode::{RuleError, Transcoder, typed::TypedRpc},
 };
@@ -236,7 +236,7 @@ impl Api {
         if protocol != Protocol::Preflight {
             inner.cors.decorate(origin, response.headers_mut());
         }
-        let grpc_status = response.headers().get("grpc-status").cloned();
+        let grpc_status = response.headers().get(&GRPC_STATUS).cloned();
         let status = response.status();
         response.map(|body| {
             LoggedBody::new(

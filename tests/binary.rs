@@ -3,7 +3,10 @@
 
 mod common;
 
-use std::process::Command;
+use std::{
+    process::Command,
+    time::{Duration, Instant},
+};
 
 use common::binary::Gateway;
 
@@ -12,6 +15,35 @@ fn binary_serves_rest_on_the_logged_address() {
     let gateway = Gateway::start(&[]);
     let response = raw_http::post_greet(&gateway.api_url());
     assert!(response.contains("Hola, Alice!"), "{response}");
+
+    // ...and logs it: one line, every field, written by the background
+    // writer shortly after the response ends.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut lines = gateway.log_lines_with(&["greet_gateway::access"]);
+    while lines.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        lines = gateway.log_lines_with(&["greet_gateway::access"]);
+    }
+    let [line] = &lines[..] else {
+        panic!("one access line expected: {lines:?}")
+    };
+    let (stamp, rest) = line.split_once(' ').unwrap();
+    // 2026-11-27T05:37:46.926059Z
+    assert_eq!(stamp.len(), 27, "{line}");
+    assert!(
+        stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+        "{line}"
+    );
+    let fields = rest
+        .strip_prefix(" INFO greet_gateway::access: ")
+        .unwrap_or_else(|| panic!("level and target: {line}"));
+    let latency = fields
+        .strip_prefix(
+            r#"protocol="rest" method=POST path="/greet" status=200 grpc_status="-" latency_us="#,
+        )
+        .and_then(|f| f.strip_suffix(r#" outcome="complete""#))
+        .unwrap_or_else(|| panic!("fields: {line}"));
+    assert!(latency.parse::<u64>().is_ok(), "{line}");
 }
 
 /// Plain HTTP/1.1 over a socket: no client library between us and the wire.

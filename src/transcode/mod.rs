@@ -32,6 +32,7 @@ use tower::ServiceExt;
 
 use crate::{
     grpc::GrpcService,
+    protocol::GRPC_STATUS,
     status::{ErrorReply, JSON, json_response},
 };
 use rules::{Binding, BodyTarget};
@@ -260,7 +261,7 @@ struct Route {
 /// The error a `grpc-status` other than 0 stands for, if any. The status
 /// is parsed (and its message percent-decoded) only when it is an error.
 fn grpc_error(headers: &HeaderMap) -> Option<ErrorReply> {
-    match headers.get("grpc-status") {
+    match headers.get(&GRPC_STATUS) {
         None => None,
         Some(code) if code == "0" => None,
         Some(_) => Status::from_header_map(headers).map(|status| error_of(&status)),
