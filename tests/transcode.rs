@@ -265,3 +265,52 @@ async fn preflights_grant_exactly_the_methods_the_routes_use() {
         "DELETE, GET, LIST, PATCH, POST, PUT"
     );
 }
+
+/// An embedder's typed road (`ApiBuilder::add_typed_rest`) answers exactly
+/// the routes whose request is the whole body; every other route to the
+/// same RPCs keeps the dynamic road (here: the echo service).
+#[tokio::test]
+async fn typed_roads_take_only_whole_body_routes() {
+    use greet_gateway::transcode::typed::TypedRpc;
+    let typed = |path: &'static str| {
+        TypedRpc::new(path, |request: Value| async move {
+            Ok::<_, Status>(json!({"road": "typed", "got": request}))
+        })
+    };
+    let app = spawn_with_builder(&[], |builder| {
+        builder
+            .add_service(LibraryServiceServer::new(Echo), LIBRARY_DESCRIPTOR_SET)
+            .add_typed_rest(typed("/library.v1.LibraryService/Search"))
+            .add_typed_rest(typed("/library.v1.LibraryService/ReplaceBook"))
+    })
+    .await;
+
+    // `post: "/v1/search" body: "*"`: the whole body, so typed.
+    let response = send(&app, "POST", "/v1/search", Some(r#"{"shelf":"s1"}"#)).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json(response).await,
+        json!({"road": "typed", "got": {"shelf": "s1"}})
+    );
+
+    // `get: "/v1/search"`: fields from the query, so dynamic.
+    let response = send(&app, "GET", "/v1/search?shelf=s1", None).await;
+    assert_eq!(
+        json(response).await,
+        json!({"method": "Search", "request": {"shelf": "s1"}})
+    );
+
+    // `put: "/v1/shelves/{shelf}/books/{name}" body: "*"`: path variables
+    // fill fields too, so dynamic.
+    let response = send(
+        &app,
+        "PUT",
+        "/v1/shelves/s1/books/b1",
+        Some(r#"{"pageSize":3}"#),
+    )
+    .await;
+    assert_eq!(
+        json(response).await,
+        json!({"method": "ReplaceBook", "request": {"shelf": "s1", "name": "b1", "pageSize": 3}})
+    );
+}
