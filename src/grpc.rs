@@ -23,7 +23,6 @@ use crate::{
     },
     protocol::{GRPC_MESSAGE, GRPC_STATUS},
     status::PAYLOAD_TOO_LARGE,
-    transcode::typed::TypedRpc,
 };
 
 /// The implementation of `greet.v1.GreetService`.
@@ -185,20 +184,6 @@ fn restate_decode_errors(mut response: http::Response<Body>) -> http::Response<B
         .add_header(headers)
         .expect("fixed ASCII messages are valid header values");
     response
-}
-
-/// The Greet RPC's typed REST road ([`crate::transcode::typed`]): the same
-/// [`Greeter`], called through its trait without tonic's HTTP layer.
-pub fn greet_typed() -> TypedRpc {
-    TypedRpc::new(
-        "/greet.v1.GreetService/Greet",
-        |request: GreetRequest| async move {
-            Greeter
-                .greet(Request::new(request))
-                .await
-                .map(Response::into_inner)
-        },
-    )
 }
 
 /// Everything the API port serves over gRPC: the Greet service (with the body

@@ -10,6 +10,8 @@ pub mod greet {
         tonic::include_proto!("greet.v1");
         // proto3-JSON serde impls of the messages above (pbjson-build).
         include!(concat!(env!("OUT_DIR"), "/greet.v1.serde.rs"));
+        // A typed REST road per unary RPC (build.rs).
+        include!(concat!(env!("OUT_DIR"), "/greet.v1.typed.rs"));
     }
 }
 

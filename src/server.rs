@@ -83,7 +83,8 @@ impl ApiBuilder {
             services,
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
             service_names: vec![pb::greet::v1::greet_service_server::SERVICE_NAME],
-            typed: vec![grpc::greet_typed()],
+            // The same Greeter, reached by REST without tonic's HTTP layer.
+            typed: pb::greet::v1::greet_service_typed_roads(Arc::new(grpc::Greeter)),
             max_body_bytes,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 10_000,

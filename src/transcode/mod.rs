@@ -323,7 +323,9 @@ mod tests {
     #[test]
     fn greet_takes_the_typed_road_when_registered() {
         assert_eq!(
-            routes(&[grpc::greet_typed()]),
+            routes(&pb::greet::v1::greet_service_typed_roads(
+                std::sync::Arc::new(grpc::Greeter)
+            )),
             ["POST /greet -> /greet.v1.GreetService/Greet (typed)"]
         );
         assert_eq!(
