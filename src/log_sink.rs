@@ -20,7 +20,6 @@
 use std::{
     io::{self, Write},
     sync::{Condvar, Mutex, MutexGuard, PoisonError},
-    thread::JoinHandle,
     time::Duration,
 };
 
@@ -31,6 +30,10 @@ pub const LIMIT: usize = 1 << 20;
 /// How long the writer lets lines gather once woken.
 const BATCH: Duration = Duration::from_millis(5);
 
+/// How long exit waits for the pending lines to be written: a stdout that
+/// nobody reads must not keep the process from exiting.
+const FLUSH_WAIT: Duration = Duration::from_secs(1);
+
 /// A batch buffer larger than this is given back after a burst, so a quiet
 /// process does not keep a burst's memory.
 const KEEP: usize = 64 << 10;
@@ -39,6 +42,8 @@ const KEEP: usize = 64 << 10;
 pub struct LogSink {
     state: Mutex<State>,
     wake: Condvar,
+    /// Signalled when the writer thread has written everything and ended.
+    done: Condvar,
 }
 
 #[derive(Default)]
@@ -48,6 +53,8 @@ struct State {
     closed: bool,
     /// The writer is waiting for lines and must be woken.
     idle: bool,
+    /// The writer thread has ended.
+    finished: bool,
 }
 
 impl LogSink {
@@ -58,18 +65,17 @@ impl LogSink {
         let sink: &'static LogSink = Box::leak(Box::new(LogSink {
             state: Mutex::default(),
             wake: Condvar::new(),
+            done: Condvar::new(),
         }));
-        let thread = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("log-writer".into())
-            .spawn(move || sink.drain(out))
+            .spawn(move || {
+                sink.drain(out);
+                sink.lock().finished = true;
+                sink.done.notify_all();
+            })
             .expect("the log writer thread starts");
-        (
-            sink,
-            FlushGuard {
-                sink,
-                thread: Some(thread),
-            },
-        )
+        (sink, FlushGuard { sink })
     }
 
     /// Appends one line (or several), built by `write` straight into the
@@ -144,19 +150,21 @@ impl Write for &LogSink {
     }
 }
 
-/// Keep until exit: dropping it writes the lines still pending.
+/// Keep until exit: dropping it writes the lines still pending, waiting at
+/// most [`FLUSH_WAIT`] for a stdout that does not drain.
 pub struct FlushGuard {
     sink: &'static LogSink,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Drop for FlushGuard {
     fn drop(&mut self) {
-        self.sink.lock().closed = true;
+        let mut state = self.sink.lock();
+        state.closed = true;
         self.sink.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let _ = self
+            .sink
+            .done
+            .wait_timeout_while(state, FLUSH_WAIT, |state| !state.finished);
     }
 }
 
@@ -213,6 +221,22 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_stuck_stdout_does_not_keep_the_process_from_exiting() {
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (sink, guard) = LogSink::start(Stuck(gate.clone(), Shared::default()));
+        sink.append(|line| line.extend_from_slice(b"never written\n"));
+        let started = std::time::Instant::now();
+        drop(guard);
+        let waited = started.elapsed();
+        assert!(
+            waited >= FLUSH_WAIT / 2 && waited < FLUSH_WAIT * 3,
+            "{waited:?}"
+        );
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
     }
 
     #[test]
