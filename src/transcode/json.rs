@@ -29,11 +29,7 @@ pub fn request_message(
     body: &[u8],
 ) -> Result<DynamicMessage, String> {
     let input = &binding.rpc.input;
-    let body = if body.trim_ascii().is_empty() {
-        &[][..]
-    } else {
-        body
-    };
+    let body = if is_blank(body) { &[][..] } else { body };
     let mut message = match (&binding.body, body) {
         (BodyTarget::None, _) | (_, []) => DynamicMessage::new(input.clone()),
         (BodyTarget::Whole, body) => from_json(input.clone(), body)?,
@@ -59,6 +55,12 @@ pub fn request_message(
         set_path(&mut message, fields, &value, path)?;
     }
     Ok(message)
+}
+
+/// A body of nothing but white space counts as no body at all (so it is
+/// "Missing request body", not a JSON syntax error), on both REST roads.
+pub fn is_blank(body: &[u8]) -> bool {
+    body.trim_ascii().is_empty()
 }
 
 /// The JSON of a response message (or of its `response_body` field).

@@ -51,7 +51,7 @@ impl TypedRpc {
         Fut: Future<Output = Result<Resp, Status>> + Send + 'static,
     {
         let call = move |body: &[u8]| -> Option<Reply> {
-            let request = if body.trim_ascii().is_empty() {
+            let request = if super::json::is_blank(body) {
                 Req::default()
             } else {
                 serde_json::from_slice(body).ok()?
