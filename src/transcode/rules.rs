@@ -140,7 +140,7 @@ fn push_rule(
     let path_fields = template
         .variables()
         .iter()
-        .map(|v| resolve(&rpc.input, &v.field_path, &name, true))
+        .map(|v| resolve(&rpc.input, &v.field_path, &name))
         .collect::<Result<Vec<_>, _>>()?;
     let body = match string("body").as_str() {
         "" => BodyTarget::None,
@@ -199,12 +199,12 @@ fn pattern(rule: &DynamicMessage, rpc: &str) -> Result<(Method, String), RuleErr
     })
 }
 
-/// Resolves a dotted field path; path variables must end at a scalar field.
+/// Resolves a path variable's dotted field path, which must end at a
+/// singular scalar field (a path segment carries one value).
 pub fn resolve(
     message: &MessageDescriptor,
     path: &str,
     rpc: &str,
-    scalar_leaf: bool,
 ) -> Result<Vec<FieldDescriptor>, RuleError> {
     let err = |reason| RuleError::FieldPath {
         rpc: rpc.to_owned(),
@@ -228,8 +228,8 @@ pub fn resolve(
                 current = inner;
             }
             _ if !last => return Err(err("only message fields have sub-fields")),
-            Kind::Message(_) if scalar_leaf => return Err(err("must end at a scalar field")),
-            _ if scalar_leaf && (field.is_list() || field.is_map()) => {
+            Kind::Message(_) => return Err(err("must end at a scalar field")),
+            _ if field.is_list() || field.is_map() => {
                 return Err(err("must not be repeated"));
             }
             _ => {}
