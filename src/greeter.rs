@@ -3,7 +3,7 @@
 //! Every protocol (REST, gRPC-Web, gRPC) reaches this module through the one
 //! tonic service in [`crate::grpc`], so the rules and the four validation errors
 //! below are defined exactly once. The error texts are the wire messages of
-//! `SPEC.md`, checked in the spec's order.
+//! the error table in `README.md` ("The contract"), checked in its order.
 
 use std::{str::FromStr, time::SystemTime};
 
@@ -86,8 +86,8 @@ pub struct GreetRequest {
 }
 
 impl GreetRequest {
-    /// Validates raw, presence-aware input in the spec's order: body, name
-    /// present, name non-empty, language.
+    /// Validates raw, presence-aware input in the contract's order: body,
+    /// name present, name non-empty, language.
     pub fn parse(name: Option<&str>, lang: Option<&str>) -> Result<Self, GreetError> {
         let name = match (name, lang) {
             (None, None) => return Err(GreetError::MissingBody),
