@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::str::FromStr as _;
+
 use common::{header, json, spawn_app};
 use serde_json::json;
 
@@ -19,32 +21,11 @@ async fn greeting_in_spanish_has_an_rfc3339_utc_timestamp() {
     assert_eq!(body["greeting"], "Hola, Alice!");
     let ts = body["timestamp"].as_str().unwrap();
     assert!(ts.ends_with('Z') && !ts.contains("+00:00"), "{ts}");
-    let parsed = time_of(ts);
-    let age = std::time::SystemTime::now().duration_since(parsed).unwrap();
+    let stamp = prost_types::Timestamp::from_str(ts).unwrap_or_else(|e| panic!("{ts}: {e}"));
+    let made = std::time::SystemTime::try_from(stamp).unwrap();
+    let age = std::time::SystemTime::now().duration_since(made).unwrap();
     assert!(age.as_secs() < 60, "{ts} is not now");
     assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS[.frac]Z` without a date crate.
-fn time_of(ts: &str) -> std::time::SystemTime {
-    let ts = ts.strip_suffix('Z').unwrap();
-    let (date, time) = ts.split_once('T').unwrap();
-    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
-    let (hms, _frac) = time.split_once('.').unwrap_or((time, "0"));
-    let t: Vec<i64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
-    // Days from civil (Howard Hinnant's algorithm).
-    let (y, m) = if d[1] <= 2 {
-        (d[0] - 1, d[1] + 9)
-    } else {
-        (d[0], d[1] - 3)
-    };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d[2] - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2];
-    std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64)
 }
 
 #[tokio::test]
