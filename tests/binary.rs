@@ -3,12 +3,7 @@
 
 mod common;
 
-use std::{
-    process::Command,
-    time::{Duration, Instant},
-};
-
-use common::binary::Gateway;
+use common::binary::{Gateway, refused_start};
 
 #[test]
 fn binary_serves_rest_on_the_logged_address() {
@@ -18,12 +13,7 @@ fn binary_serves_rest_on_the_logged_address() {
 
     // ...and logs it: one line, every field, written by the background
     // writer shortly after the response ends.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut lines = gateway.log_lines_with(&["greet_gateway::access"]);
-    while lines.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        lines = gateway.log_lines_with(&["greet_gateway::access"]);
-    }
+    let lines = gateway.wait_for_log_lines(&["greet_gateway::access"], 1);
     let [line] = &lines[..] else {
         panic!("one access line expected: {lines:?}")
     };
@@ -87,26 +77,15 @@ fn refused_configuration_exits_non_zero_and_says_why() {
         ),
         (&["--listen", "not-an-address"][..], "not-an-address"),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
-            .args(flags)
-            .args(["--web-listen", "off"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{flags:?} started");
+        let stderr = refused_start(flags, &[]);
         assert!(stderr.contains(reason), "{flags:?}: {stderr}");
     }
 }
 
 #[test]
 fn environment_variables_configure_like_flags() {
-    let output = Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
-        .env("GREET_ALLOW_ORIGINS", "http://a.example,null")
-        .env("GREET_WEB_LISTEN", "off")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("'null'"));
+    let stderr = refused_start(&[], &[("GREET_ALLOW_ORIGINS", "http://a.example,null")]);
+    assert!(stderr.contains("'null'"), "{stderr}");
 }
 
 #[test]

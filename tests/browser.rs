@@ -17,7 +17,6 @@ use std::{
     path::{Path, PathBuf},
     process::Command,
     sync::{Mutex, MutexGuard},
-    time::{Duration, Instant},
 };
 
 use common::binary::Gateway;
@@ -56,9 +55,11 @@ fn page_on_an_allowed_origin_greets_over_rest_and_grpc_web() {
             Shown::greeting("Hello, Bob!"),
         ]
     );
-    demo.expect_log(&[r#"protocol="rest""#, "method=POST", "status=200"], 2);
-    demo.expect_log(&[r#"protocol="grpc-web""#, "method=POST", "status=200"], 2);
-    demo.expect_log(&["status=403"], 0);
+    demo.gateway
+        .expect_log(&[r#"protocol="rest""#, "method=POST", "status=200"], 2);
+    demo.gateway
+        .expect_log(&[r#"protocol="grpc-web""#, "method=POST", "status=200"], 2);
+    demo.gateway.expect_log(&["status=403"], 0);
 }
 
 #[test]
@@ -89,8 +90,10 @@ fn unsupported_language_shows_the_servers_message_over_both_protocols() {
             Shown::failure(UNSUPPORTED_XX, Some("INVALID_ARGUMENT")),
         ]
     );
-    demo.expect_log(&[r#"protocol="rest""#, "method=POST", "status=400"], 1);
-    demo.expect_log(&[r#"protocol="grpc-web""#, r#"grpc_status="3""#], 1);
+    demo.gateway
+        .expect_log(&[r#"protocol="rest""#, "method=POST", "status=400"], 1);
+    demo.gateway
+        .expect_log(&[r#"protocol="grpc-web""#, r#"grpc_status="3""#], 1);
 }
 
 #[test]
@@ -117,9 +120,11 @@ fn page_on_an_origin_off_the_allowlist_is_blocked_by_the_preflight() {
     );
     // A JSON body and the gRPC-Web content type both need a preflight; each
     // was refused, so the browser never sent the calls themselves.
-    demo.expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=403"], 1);
-    demo.expect_log(&[PREFLIGHT, GRPC_WEB_PATH, "status=403"], 1);
-    demo.expect_log(&["method=POST"], 0);
+    demo.gateway
+        .expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=403"], 1);
+    demo.gateway
+        .expect_log(&[PREFLIGHT, GRPC_WEB_PATH, "status=403"], 1);
+    demo.gateway.expect_log(&["method=POST"], 0);
 }
 
 #[test]
@@ -148,11 +153,15 @@ fn preflight_is_cached_within_max_age() {
         ]
     );
     // Two calls per URL, one preflight per URL (Chromium caches per URL).
-    demo.expect_log(&[r#"protocol="rest""#, "status=200"], 2);
-    demo.expect_log(&[r#"protocol="grpc-web""#, "status=200"], 2);
-    demo.expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=204"], 1);
-    demo.expect_log(&[PREFLIGHT, GRPC_WEB_PATH, "status=204"], 1);
-    demo.expect_log(&[PREFLIGHT], 2);
+    demo.gateway
+        .expect_log(&[r#"protocol="rest""#, "status=200"], 2);
+    demo.gateway
+        .expect_log(&[r#"protocol="grpc-web""#, "status=200"], 2);
+    demo.gateway
+        .expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=204"], 1);
+    demo.gateway
+        .expect_log(&[PREFLIGHT, GRPC_WEB_PATH, "status=204"], 1);
+    demo.gateway.expect_log(&[PREFLIGHT], 2);
 }
 
 #[test]
@@ -172,7 +181,8 @@ fn preflight_is_repeated_when_max_age_is_zero() {
         ]
     );
     // The counter-proof of the test above: without caching, one per call.
-    demo.expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=204"], 2);
+    demo.gateway
+        .expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=204"], 2);
 }
 
 const PREFLIGHT: &str = r#"protocol="preflight" method=OPTIONS"#;
@@ -255,24 +265,6 @@ impl Demo {
         let gateway = Gateway::start(&args);
         let page_url = format!("{}/?api={}", gateway.web_url(), gateway.api_url());
         Demo { gateway, page_url }
-    }
-
-    /// Asserts that exactly `count` access-log lines contain all `needles`.
-    /// A line is written when its response ends and read by another thread,
-    /// so wait (briefly) for the expected count to appear first.
-    fn expect_log(&self, needles: &[&str], count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.gateway.log_lines_with(needles).len() < count && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let lines = self.gateway.log_lines_with(needles);
-        assert_eq!(
-            lines.len(),
-            count,
-            "access-log lines with {needles:?}:\n{}\nwhole log:\n{}",
-            lines.join("\n"),
-            self.gateway.log_lines_with(&[]).join("\n")
-        );
     }
 }
 

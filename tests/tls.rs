@@ -126,13 +126,7 @@ fn unreadable_or_mismatched_tls_files_refuse_to_start() {
             "certificate and key do not fit together",
         ),
     ] {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
-            .args(&flags)
-            .args(["--web-listen", "off", "--listen", "127.0.0.1:0"])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success());
+        let stderr = common::binary::refused_start(&flags, &[]);
         assert!(stderr.contains(reason), "{flags:?}: {stderr}");
     }
 }
@@ -149,5 +143,5 @@ fn the_binary_announces_an_https_address() {
         "off",
     ]);
     let lines = gateway.log_lines_with(&["API (REST, gRPC-Web, gRPC) on https://127.0.0.1:"]);
-    assert_eq!(lines.len(), 1, "{:?}", gateway.log.lock().unwrap());
+    assert_eq!(lines.len(), 1, "{:?}", gateway.log_lines_with(&[]));
 }

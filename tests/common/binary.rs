@@ -5,9 +5,20 @@ use std::{
     io::{BufRead, BufReader},
     net::SocketAddr,
     process::{Child, Command, Stdio},
-    sync::{Arc, Mutex, mpsc},
+    sync::{Arc, Condvar, Mutex, mpsc},
     time::{Duration, Instant},
 };
+
+/// How long a log line may take to appear: it is written by the gateway's
+/// background writer after its response ends, then read by another thread.
+const LOG_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The lines a gateway has logged, and a signal each time one arrives.
+#[derive(Default)]
+pub struct Log {
+    lines: Mutex<Vec<String>>,
+    grew: Condvar,
+}
 
 /// A running gateway process; killed when dropped.
 pub struct Gateway {
@@ -17,7 +28,7 @@ pub struct Gateway {
     /// The demo page's port, unless started with `--web-listen off`.
     pub web: Option<SocketAddr>,
     /// Every line it has logged so far (ANSI-free: stdout is not a terminal).
-    pub log: Arc<Mutex<Vec<String>>>,
+    pub log: Arc<Log>,
 }
 
 impl Gateway {
@@ -43,12 +54,13 @@ impl Gateway {
             .spawn()
             .expect("the gateway binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(Log::default());
         let (tx, rx) = mpsc::channel();
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line.clone());
+                sink.lines.lock().unwrap().push(line.clone());
+                sink.grew.notify_all();
                 let _ = tx.send(line);
             }
         });
@@ -82,15 +94,38 @@ impl Gateway {
         format!("http://{}", self.web.expect("the demo page is on"))
     }
 
-    /// Access-log lines that contain every one of `needles`.
+    /// Log lines so far that contain every one of `needles`.
     pub fn log_lines_with(&self, needles: &[&str]) -> Vec<String> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| needles.iter().all(|n| l.contains(n)))
-            .cloned()
-            .collect()
+        matching(&self.log.lines.lock().unwrap(), needles)
+    }
+
+    /// Waits until at least `count` log lines contain every one of
+    /// `needles` (woken by each new line, for at most [`LOG_DEADLINE`]),
+    /// then returns all such lines: more than `count` if more came.
+    pub fn wait_for_log_lines(&self, needles: &[&str], count: usize) -> Vec<String> {
+        let deadline = Instant::now() + LOG_DEADLINE;
+        let mut lines = self.log.lines.lock().unwrap();
+        loop {
+            let found = matching(&lines, needles);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if found.len() >= count || left.is_zero() {
+                return found;
+            }
+            lines = self.log.grew.wait_timeout(lines, left).unwrap().0;
+        }
+    }
+
+    /// Asserts that exactly `count` log lines contain every one of
+    /// `needles`, once that many have had time to arrive.
+    pub fn expect_log(&self, needles: &[&str], count: usize) {
+        let lines = self.wait_for_log_lines(needles, count);
+        assert_eq!(
+            lines.len(),
+            count,
+            "log lines with {needles:?}:\n{}\nwhole log:\n{}",
+            lines.join("\n"),
+            self.log_lines_with(&[]).join("\n")
+        );
     }
 
     /// Sends SIGTERM.
@@ -106,6 +141,52 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn matching(lines: &[String], needles: &[&str]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| needles.iter().all(|n| l.contains(n)))
+        .cloned()
+        .collect()
+}
+
+/// Runs the binary with `flags` and `env` (on port 0, demo page off, unless
+/// the flags say otherwise) and expects it to refuse to start: asserts a
+/// non-zero exit within 30 s and returns what it wrote to stderr. A gateway
+/// that starts after all is killed, failing the test instead of hanging it.
+pub fn refused_start(flags: &[&str], env: &[(&str, &str)]) -> String {
+    let mut args: Vec<&str> = Vec::new();
+    if !flags.contains(&"--listen") {
+        args.extend(["--listen", "127.0.0.1:0"]);
+    }
+    if !flags.contains(&"--web-listen") {
+        args.extend(["--web-listen", "off"]);
+    }
+    args.extend(flags);
+    let child = Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
+        .args(&args)
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the gateway binary starts");
+    let pid = child.id().to_string();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(output) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        panic!("started with {flags:?} {env:?}: still running after 30 s");
+    };
+    let output = output.expect("the gateway's exit is read");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !output.status.success(),
+        "{flags:?} {env:?} exited with success; stderr: {stderr}"
+    );
+    stderr
 }
 
 fn address_after(line: &str, marker: &str) -> Option<SocketAddr> {
