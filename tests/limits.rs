@@ -12,6 +12,10 @@ use tokio::{
     net::TcpStream,
 };
 
+/// What hyper writes when a request that sent `Expect: 100-continue` first
+/// has its body read: the proof that the request is being served.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
 /// Writes `request` on a fresh connection and reads until the server closes
 /// it or `wait` passes.
 async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8], wait: Duration) -> String {
@@ -106,23 +110,22 @@ async fn grpc_timeout_from_the_client_is_honoured_as_deadline_exceeded() {
 #[tokio::test]
 async fn beyond_the_concurrency_limit_requests_are_shed_not_queued() {
     let app = spawn_app_with(&["--max-concurrent-requests", "1"]).await;
-    // One request holds the only slot: its body never finishes.
+    // One request holds the only slot: its body never comes. The server's
+    // 100 Continue says it has started reading it, so it holds the slot.
     let mut holder = TcpStream::connect(app.addr).await.unwrap();
     holder
-        .write_all(b"POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{")
+        .write_all(b"POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\nExpect: 100-continue\r\n\r\n")
         .await
         .unwrap();
-    // Let the server start serving it.
-    let mut shed = None;
-    for _ in 0..100 {
-        let response = app.post_greet(r#"{"name":"Alice"}"#).await;
-        if response.status() == 503 {
-            shed = Some(response);
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    let response = shed.expect("the second request was shed");
+    let mut interim = [0; CONTINUE.len()];
+    tokio::time::timeout(Duration::from_secs(5), holder.read_exact(&mut interim))
+        .await
+        .expect("the server reads the held request within 5 s")
+        .unwrap();
+    assert_eq!(interim, CONTINUE);
+
+    let response = app.post_greet(r#"{"name":"Alice"}"#).await;
+    assert_eq!(response.status(), 503);
     assert_eq!(
         header(response.headers(), "content-type"),
         "application/json"
@@ -142,17 +145,22 @@ async fn beyond_the_concurrency_limit_requests_are_shed_not_queued() {
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unavailable);
 
-    // Once the slow client goes, the slot is free again.
+    // Once the slow client goes, the slot is free again. Nothing tells a
+    // client when the server has noticed the hang-up, so ask until it has.
     drop(holder);
-    let mut ok = false;
-    for _ in 0..200 {
-        if app.post_greet(r#"{"name":"Alice"}"#).await.status() == 200 {
-            ok = true;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let status = app.post_greet(r#"{"name":"Alice"}"#).await.status();
+        if status == 200 {
             break;
         }
+        assert_eq!(status, 503);
+        assert!(
+            Instant::now() < deadline,
+            "the slot was not released within 5 s"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(ok, "the slot was never released");
 }
 
 #[tokio::test]
@@ -173,22 +181,27 @@ fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_zero() {
     use std::io::{Read, Write};
     let mut gateway = Gateway::start(&["--web-listen", "off"]);
     let api = gateway.api;
-    // Three requests in flight: heads sent, bodies not yet complete.
+    // Three requests in flight: heads sent, bodies not yet complete, and
+    // each one's 100 Continue read, so the server is serving them all.
     let body = br#"{"name":"Alice","lang":"fr"}"#;
     let mut in_flight: Vec<std::net::TcpStream> = (0..3)
         .map(|_| {
             let mut s = std::net::TcpStream::connect(api).unwrap();
             write!(
                 s,
-                "POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                "POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
                 body.len()
             )
             .unwrap();
             s.write_all(&body[..5]).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut interim = [0; CONTINUE.len()];
+            s.read_exact(&mut interim)
+                .expect("the server reads each request within 5 s");
+            assert_eq!(interim, CONTINUE);
             s
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(200));
     gateway.terminate();
     // New connections are refused once the listener is closed.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -199,9 +212,6 @@ fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_zero() {
     // Every in-flight request completes successfully.
     for stream in &mut in_flight {
         stream.write_all(&body[5..]).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
         let mut answer = String::new();
         let _ = stream.read_to_string(&mut answer);
         assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
