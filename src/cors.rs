@@ -1,8 +1,9 @@
 //! The one CORS policy, applied once in front of every route of the API port.
 //!
-//! Built from configuration by [`CorsPolicy::new`], which refuses the unsafe
-//! combinations at start-up (a `null` origin, a wildcard with credentials), so a
-//! request can never find the policy broken. On a request the server asks two
+//! Built from configuration by [`CorsPolicy::new`], which refuses at start-up
+//! the unsafe combinations (a `null` origin, a wildcard with credentials) and
+//! every allowlist entry no browser could send, so a request can never find
+//! the policy broken or silently inert. On a request the server asks two
 //! things only: [`CorsPolicy::preflight`] answers an `OPTIONS` preflight whole
 //! (204 or 403), and [`CorsPolicy::decorate`] adds the response headers of an
 //! actual request. Everything else is precomputed here.
@@ -17,6 +18,10 @@ use http::{
 };
 
 use crate::status::ErrorReply;
+
+mod origin;
+
+pub use origin::OriginFault;
 
 /// Request headers a browser client of this API may send: JSON REST needs
 /// `content-type`; gRPC-Web clients (grpc-web, connect-web, our `web/`) add
@@ -67,9 +72,9 @@ pub enum CorsConfigError {
     )]
     WildcardWithCredentials,
     #[error(
-        "'{0}' is not an origin: write scheme://host[:port] with no path, query or trailing slash, e.g. http://localhost:1234"
+        "'{origin}' is not an origin: {fault}; write scheme://host[:port] as the browser's address bar shows it, e.g. http://localhost:1234"
     )]
-    NotAnOrigin(String),
+    NotAnOrigin { origin: String, fault: OriginFault },
 }
 
 /// Everything needed to answer CORS, decided once at start-up.
@@ -262,49 +267,34 @@ impl CorsPolicy {
     }
 }
 
+/// The allowlist, each entry as browsers write it (see [`origin`]), each once.
 fn parse_origins(raw: &[String]) -> Result<AllowedOrigins, CorsConfigError> {
     if raw.iter().any(|o| o.trim() == "*") {
         return Ok(AllowedOrigins::Any);
     }
     let mut list = Vec::with_capacity(raw.len());
-    for origin in raw {
-        let origin = origin.trim();
-        if origin.eq_ignore_ascii_case("null") {
+    for written in raw {
+        let written = written.trim();
+        if written.eq_ignore_ascii_case("null") {
             return Err(CorsConfigError::NullOrigin);
         }
-        if !is_serialized_origin(origin) {
-            return Err(CorsConfigError::NotAnOrigin(origin.to_owned()));
+        let not_an_origin = |fault| CorsConfigError::NotAnOrigin {
+            origin: written.to_owned(),
+            fault,
+        };
+        let origin = origin::normalise(written).map_err(not_an_origin)?;
+        if origin != written {
+            tracing::info!(
+                "allowed origin '{written}' is matched as '{origin}', the way browsers send it"
+            );
         }
-        let value = HeaderValue::from_str(origin)
-            .map_err(|_| CorsConfigError::NotAnOrigin(origin.to_owned()))?;
+        let value = HeaderValue::try_from(origin)
+            .expect("a normalised origin is ASCII letters, digits and punctuation");
         if !list.contains(&value) {
             list.push(value);
         }
     }
     Ok(AllowedOrigins::List(list))
-}
-
-/// `scheme "://" host [ ":" port ]`, as the `Origin` header serializes it.
-fn is_serialized_origin(origin: &str) -> bool {
-    let Some((scheme, rest)) = origin.split_once("://") else {
-        return false;
-    };
-    let scheme_ok = !scheme.is_empty()
-        && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-    let (host, port) = match rest.rsplit_once(':') {
-        // An IPv6 literal such as [::1] has colons of its own.
-        Some((host, port)) if !port.contains(']') => (host, Some(port)),
-        _ => (rest, None),
-    };
-    let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-.[]:".contains(c));
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
-    scheme_ok && host_ok && port_ok
 }
 
 #[cfg(test)]
@@ -363,24 +353,33 @@ mod tests {
     }
 
     #[test]
-    fn malformed_origins_are_refused_at_start() {
-        for bad in [
-            "localhost:1234",
-            "http://localhost:1234/",
-            "http://a/b",
-            "http://x:port",
-            "",
-        ] {
-            let err = CorsPolicy::new(&settings(&[bad], false)).unwrap_err();
-            assert!(
-                matches!(err, CorsConfigError::NotAnOrigin(_)),
-                "{bad}: {err}"
-            );
-        }
+    fn malformed_origins_are_refused_at_start_saying_why() {
+        let err = CorsPolicy::new(&settings(&["http://localhost:1234/"], false)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "'http://localhost:1234/' is not an origin: it has a path (a trailing slash is one too); write scheme://host[:port] as the browser's address bar shows it, e.g. http://localhost:1234"
+        );
         assert!(
             policy(&["http://[::1]:8080", "https://example.com"])
                 .allowed_origin(&with_origin("http://[::1]:8080"))
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn an_entry_spelt_unlike_a_browser_matches_what_the_browser_sends() {
+        let p = policy(&["HTTP://LOCALHOST:1234", "https://example.com:443"]);
+        for sent in ["http://localhost:1234", "https://example.com"] {
+            assert!(p.allowed_origin(&with_origin(sent)).is_some(), "{sent}");
+        }
+        // Matching itself stays exact.
+        for unsent in ["HTTP://LOCALHOST:1234", "https://example.com:443"] {
+            assert!(p.allowed_origin(&with_origin(unsent)).is_none(), "{unsent}");
+        }
+        let p = policy(&["http://localhost", "http://LOCALHOST:80"]);
+        assert_eq!(
+            p.origins,
+            AllowedOrigins::List(vec![HeaderValue::from_static("http://localhost")])
         );
     }
 

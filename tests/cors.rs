@@ -1,10 +1,16 @@
 //! The one CORS policy, as browsers exercise it: preflights granted and
 //! refused, origin echo on actual requests, exposed gRPC headers, `Vary` on
-//! every answer, credentials and Private Network Access behind flags.
+//! errors, 404s and 413s too, credentials and Private Network Access behind
+//! flags, and allowlist entries that no browser could match rewritten or
+//! refused at start-up.
 
 mod common;
 
-use common::{ALLOWED_ORIGIN, header, json, spawn_app, spawn_app_with};
+use common::{
+    ALLOWED_ORIGIN,
+    binary::{Gateway, refused_start},
+    header, json, spawn_app, spawn_app_with,
+};
 use serde_json::json;
 
 const GRPC_WEB_HEADERS: &str = "content-type,x-grpc-web,x-user-agent,grpc-timeout";
@@ -310,4 +316,49 @@ async fn plain_options_without_request_method_is_not_a_preflight() {
         .unwrap();
     assert_eq!(response.status(), 405);
     assert_eq!(header(response.headers(), "allow"), "POST");
+}
+
+#[tokio::test]
+async fn an_allowlist_entry_in_capitals_admits_the_origin_browsers_send() {
+    let app = spawn_app_with(&["--allow-origin", "HTTP://LOCALHOST:1234"]).await;
+    let response = app
+        .preflight("/greet", Some("http://localhost:1234"), "POST", None)
+        .await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        header(response.headers(), "access-control-allow-origin"),
+        "http://localhost:1234"
+    );
+}
+
+#[test]
+fn the_gateway_logs_what_an_allowlist_entry_was_rewritten_to() {
+    let gateway = Gateway::start(&[
+        "--web-listen",
+        "off",
+        "--allow-origin",
+        "HTTP://LOCALHOST:1234",
+        "--allow-origin",
+        "https://example.com:443",
+    ]);
+    for (written, matched) in [
+        ("HTTP://LOCALHOST:1234", "http://localhost:1234"),
+        ("https://example.com:443", "https://example.com"),
+    ] {
+        let line = format!(
+            "allowed origin '{written}' is matched as '{matched}', the way browsers send it"
+        );
+        assert_eq!(gateway.log_lines_with(&[&line]).len(), 1, "{line}");
+    }
+}
+
+#[test]
+fn an_allowlist_entry_no_browser_can_send_stops_start_up() {
+    let stderr = refused_start(&["--allow-origin", "http://user@localhost:1234"], &[]);
+    assert!(
+        stderr.contains(
+            "'http://user@localhost:1234' is not an origin: it has user info before an '@', which an origin never carries"
+        ),
+        "{stderr}"
+    );
 }
