@@ -42,6 +42,31 @@ pub struct Args {
     )]
     pub allow_origins: Vec<String>,
 
+    /// A request header browser pages may send, added to the defaults
+    /// (`content-type`, the gRPC-Web and Connect headers, `authorization`,
+    /// `x-request-id`, `traceparent`). Repeat the flag, or give a
+    /// comma-separated list in the environment. Names the Fetch standard
+    /// forbids pages to set (`cookie`, `host`, `sec-*`, ...) are refused.
+    #[arg(
+        long = "allow-header",
+        env = "GREET_ALLOW_HEADERS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub allow_headers: Vec<String>,
+
+    /// A response header browser code may read, added to the defaults
+    /// (`grpc-status`, `grpc-message`, `grpc-status-details-bin`,
+    /// `x-request-id`). Repeat the flag, or give a comma-separated list in
+    /// the environment. `set-cookie` is refused: browsers never expose it.
+    #[arg(
+        long = "expose-header",
+        env = "GREET_EXPOSE_HEADERS",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub expose_headers: Vec<String>,
+
     /// How long (seconds) a browser may cache a preflight answer.
     #[arg(
         long,
@@ -244,6 +269,8 @@ impl Args {
     pub fn validate(&self) -> Result<Settings, ConfigError> {
         let cors = CorsPolicy::new(&CorsSettings {
             origins: self.allow_origins.clone(),
+            allow_headers: self.allow_headers.clone(),
+            expose_headers: self.expose_headers.clone(),
             allow_credentials: self.allow_credentials,
             allow_private_network: self.allow_private_network,
             max_age_secs: self.cors_max_age,

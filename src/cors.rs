@@ -2,11 +2,13 @@
 //!
 //! Built from configuration by [`CorsPolicy::new`], which refuses at start-up
 //! the unsafe combinations (a `null` origin, a wildcard with credentials) and
-//! every allowlist entry no browser could send, so a request can never find
-//! the policy broken or silently inert. On a request the server asks two
-//! things only: [`CorsPolicy::preflight`] answers an `OPTIONS` preflight whole
-//! (204 or 403), and [`CorsPolicy::decorate`] adds the response headers of an
-//! actual request. Everything else is precomputed here.
+//! every entry that could never take effect (an origin no browser sends, a
+//! header name page code cannot use), so a request can never find the policy
+//! broken or silently inert. On a request the server asks two things only:
+//! [`CorsPolicy::preflight`] answers an `OPTIONS` preflight whole (204 or
+//! 403), and [`CorsPolicy::decorate`] adds the response headers of an actual
+//! request. Everything else is precomputed here: `cors/origin.rs` rewrites the
+//! allowlist, `cors/header_list.rs` checks and joins the two header lists.
 //!
 //! Behaviour follows the Fetch standard's CORS protocol
 //! (<https://fetch.spec.whatwg.org/#http-cors-protocol>) and MDN's header pages
@@ -19,25 +21,40 @@ use http::{
 
 use crate::status::ErrorReply;
 
+mod header_list;
 mod origin;
 
+use header_list::HeaderList;
+pub use header_list::{HeaderListKind, HeaderNameError};
 pub use origin::OriginFault;
 
-/// Request headers a browser client of this API may send: JSON REST needs
-/// `content-type`; gRPC-Web clients (grpc-web, connect-web, our `web/`) add
-/// `x-grpc-web`, `x-user-agent` and `grpc-timeout`; `authorization` for
-/// deployments that turn credentials on.
-pub const ALLOWED_HEADERS: &[&str] = &[
+/// Request headers a browser client of this API may send, before any
+/// `--allow-header`: JSON REST needs `content-type`; connect-web adds
+/// `connect-protocol-version` and `connect-timeout-ms`, grpc-web clients
+/// (and our `web/`) `x-grpc-web`, `x-user-agent` and `grpc-timeout`;
+/// `authorization` for deployments that turn credentials on; `x-request-id`
+/// and `traceparent` so a page can correlate and trace its calls.
+pub const DEFAULT_ALLOW_HEADERS: &[&str] = &[
     "content-type",
+    "connect-protocol-version",
+    "connect-timeout-ms",
     "x-grpc-web",
     "x-user-agent",
     "grpc-timeout",
     "authorization",
+    "x-request-id",
+    "traceparent",
 ];
 
-/// Response headers browser code may read: the gRPC status travels in them on
-/// a trailers-only gRPC-Web error, and in the body's trailer frame otherwise.
-pub const EXPOSED_HEADERS: &str = "grpc-status, grpc-message, grpc-status-details-bin";
+/// Response headers browser code may read, before any `--expose-header`: the
+/// gRPC status travels in them on a trailers-only gRPC-Web error (and in the
+/// body's trailer frame otherwise); `x-request-id` to quote in a bug report.
+pub const DEFAULT_EXPOSE_HEADERS: &[&str] = &[
+    "grpc-status",
+    "grpc-message",
+    "grpc-status-details-bin",
+    "x-request-id",
+];
 
 /// The `Vary` value of a preflight answer: it depends on all three.
 const PREFLIGHT_VARY: &str =
@@ -75,6 +92,8 @@ pub enum CorsConfigError {
         "'{origin}' is not an origin: {fault}; write scheme://host[:port] as the browser's address bar shows it, e.g. http://localhost:1234"
     )]
     NotAnOrigin { origin: String, fault: OriginFault },
+    #[error(transparent)]
+    Header(#[from] HeaderNameError),
 }
 
 /// Everything needed to answer CORS, decided once at start-up.
@@ -86,7 +105,8 @@ pub struct CorsPolicy {
     /// Methods the routes use; a preflight for any other is refused.
     methods: Vec<Method>,
     allow_methods: HeaderValue,
-    allow_headers: HeaderValue,
+    allow_headers: HeaderList,
+    expose_headers: HeaderList,
     max_age: HeaderValue,
 }
 
@@ -94,6 +114,10 @@ pub struct CorsPolicy {
 #[derive(Debug, Clone)]
 pub struct CorsSettings {
     pub origins: Vec<String>,
+    /// Request header names granted on top of [`DEFAULT_ALLOW_HEADERS`].
+    pub allow_headers: Vec<String>,
+    /// Response header names exposed on top of [`DEFAULT_EXPOSE_HEADERS`].
+    pub expose_headers: Vec<String>,
     pub allow_credentials: bool,
     pub allow_private_network: bool,
     pub max_age_secs: u64,
@@ -113,9 +137,16 @@ impl CorsPolicy {
             allow_private_network: settings.allow_private_network,
             methods: Vec::new(),
             allow_methods: HeaderValue::from_static(""),
-            allow_headers: HeaderValue::from_static(
-                "content-type, x-grpc-web, x-user-agent, grpc-timeout, authorization",
-            ),
+            allow_headers: HeaderList::new(
+                HeaderListKind::Allow,
+                DEFAULT_ALLOW_HEADERS,
+                &settings.allow_headers,
+            )?,
+            expose_headers: HeaderList::new(
+                HeaderListKind::Expose,
+                DEFAULT_EXPOSE_HEADERS,
+                &settings.expose_headers,
+            )?,
             max_age: HeaderValue::from(settings.max_age_secs),
         };
         Ok(policy.with_methods(&[Method::POST]))
@@ -171,7 +202,7 @@ impl CorsPolicy {
                 );
                 h.insert(
                     header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    self.allow_headers.clone(),
+                    self.allow_headers.value().clone(),
                 );
                 h.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
                 if self.allow_credentials {
@@ -209,7 +240,7 @@ impl CorsPolicy {
         );
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSED_HEADERS),
+            self.expose_headers.value().clone(),
         );
         if self.allow_credentials {
             headers.insert(
@@ -251,11 +282,7 @@ impl CorsPolicy {
         for requested in headers.get_all(header::ACCESS_CONTROL_REQUEST_HEADERS) {
             for name in requested.as_bytes().split(|&b| b == b',') {
                 let name = name.trim_ascii();
-                if !name.is_empty()
-                    && !ALLOWED_HEADERS
-                        .iter()
-                        .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
-                {
+                if !name.is_empty() && !self.allow_headers.contains(name) {
                     return Err(format!(
                         "CORS preflight refused: header '{}' is not allowed",
                         String::from_utf8_lossy(name)
@@ -304,6 +331,8 @@ mod tests {
     fn settings(origins: &[&str], credentials: bool) -> CorsSettings {
         CorsSettings {
             origins: origins.iter().map(|s| s.to_string()).collect(),
+            allow_headers: Vec::new(),
+            expose_headers: Vec::new(),
             allow_credentials: credentials,
             allow_private_network: false,
             max_age_secs: 60,
@@ -381,6 +410,64 @@ mod tests {
             p.origins,
             AllowedOrigins::List(vec![HeaderValue::from_static("http://localhost")])
         );
+    }
+
+    fn preflight_asking_for(p: &CorsPolicy, headers: &str) -> Response<tonic::body::Body> {
+        let mut h = with_origin("http://localhost:1234");
+        h.insert(
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            HeaderValue::from_static("POST"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            HeaderValue::from_str(headers).unwrap(),
+        );
+        p.preflight(&h)
+    }
+
+    #[test]
+    fn added_headers_are_granted_on_top_of_the_defaults_in_any_case() {
+        let mut s = settings(&["http://localhost:1234"], false);
+        assert_eq!(
+            preflight_asking_for(&CorsPolicy::new(&s).unwrap(), "x-api-key").status(),
+            StatusCode::FORBIDDEN
+        );
+        s.allow_headers = vec!["X-Api-Key".into()];
+        let p = CorsPolicy::new(&s).unwrap();
+        let response = preflight_asking_for(&p, "Content-Type,X-API-KEY,traceparent");
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(
+            response.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS],
+            "content-type, connect-protocol-version, connect-timeout-ms, x-grpc-web, x-user-agent, grpc-timeout, authorization, x-request-id, traceparent, x-api-key"
+        );
+    }
+
+    #[test]
+    fn exposed_headers_are_the_defaults_then_the_additions() {
+        let mut s = settings(&["http://localhost:1234"], false);
+        s.expose_headers = vec!["x-ratelimit-remaining".into(), "grpc-status".into()];
+        let p = CorsPolicy::new(&s).unwrap();
+        let mut h = HeaderMap::new();
+        p.decorate(
+            Some(HeaderValue::from_static("http://localhost:1234")),
+            &mut h,
+        );
+        assert_eq!(
+            h[header::ACCESS_CONTROL_EXPOSE_HEADERS],
+            "grpc-status, grpc-message, grpc-status-details-bin, x-request-id, x-ratelimit-remaining"
+        );
+    }
+
+    #[test]
+    fn a_forbidden_header_name_stops_start_up() {
+        let mut s = settings(&["http://localhost:1234"], false);
+        s.allow_headers = vec!["cookie".into()];
+        assert!(matches!(
+            CorsPolicy::new(&s),
+            Err(CorsConfigError::Header(
+                HeaderNameError::ForbiddenRequestHeader { .. }
+            ))
+        ));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! The one CORS policy, as browsers exercise it: preflights granted and
 //! refused, origin echo on actual requests, exposed gRPC headers, `Vary` on
 //! errors, 404s and 413s too, credentials and Private Network Access behind
-//! flags, and allowlist entries that no browser could match rewritten or
-//! refused at start-up.
+//! flags, header lists the operator extends, and allowlist entries that no
+//! browser could match rewritten or refused at start-up.
 
 mod common;
 
@@ -14,6 +14,14 @@ use common::{
 use serde_json::json;
 
 const GRPC_WEB_HEADERS: &str = "content-type,x-grpc-web,x-user-agent,grpc-timeout";
+
+/// `Access-Control-Allow-Headers` with no `--allow-header`: what connect-web
+/// and grpc-web send, plus `authorization` and the tracing headers.
+const DEFAULT_ALLOW_HEADERS: &str = "content-type, connect-protocol-version, connect-timeout-ms, x-grpc-web, x-user-agent, grpc-timeout, authorization, x-request-id, traceparent";
+
+/// `Access-Control-Expose-Headers` with no `--expose-header`.
+const DEFAULT_EXPOSE_HEADERS: &str =
+    "grpc-status, grpc-message, grpc-status-details-bin, x-request-id";
 
 #[tokio::test]
 async fn preflight_from_the_demo_origin_is_granted() {
@@ -28,7 +36,7 @@ async fn preflight_from_the_demo_origin_is_granted() {
         assert_eq!(header(h, "access-control-allow-methods"), "POST");
         assert_eq!(
             header(h, "access-control-allow-headers"),
-            "content-type, x-grpc-web, x-user-agent, grpc-timeout, authorization"
+            DEFAULT_ALLOW_HEADERS
         );
         assert_eq!(header(h, "access-control-max-age"), "60");
         assert_eq!(
@@ -148,7 +156,7 @@ async fn actual_request_from_an_allowed_origin_echoes_it_and_exposes_grpc_header
     assert_eq!(header(h, "access-control-allow-origin"), ALLOWED_ORIGIN);
     assert_eq!(
         header(h, "access-control-expose-headers"),
-        "grpc-status, grpc-message, grpc-status-details-bin"
+        DEFAULT_EXPOSE_HEADERS
     );
     assert_eq!(header(h, "vary"), "Origin");
     assert!(h.get("access-control-allow-credentials").is_none());
@@ -361,4 +369,106 @@ fn an_allowlist_entry_no_browser_can_send_stops_start_up() {
         ),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn a_custom_request_header_needs_allow_header() {
+    let default = spawn_app().await;
+    let response = default
+        .preflight("/greet", Some(ALLOWED_ORIGIN), "POST", Some("x-api-key"))
+        .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(
+        json(response).await,
+        json!({"error": "CORS preflight refused: header 'x-api-key' is not allowed"})
+    );
+
+    let extended = spawn_app_with(&["--allow-header", "x-api-key"]).await;
+    let response = extended
+        .preflight(
+            "/greet",
+            Some(ALLOWED_ORIGIN),
+            "POST",
+            Some("content-type,x-api-key"),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        header(response.headers(), "access-control-allow-headers"),
+        format!("{DEFAULT_ALLOW_HEADERS}, x-api-key")
+    );
+}
+
+#[tokio::test]
+async fn connect_web_headers_are_allowed_by_default() {
+    let app = spawn_app().await;
+    let response = app
+        .preflight(
+            "/greet.v1.GreetService/Greet",
+            Some(ALLOWED_ORIGIN),
+            "POST",
+            Some(
+                "connect-protocol-version,connect-timeout-ms,content-type,traceparent,x-request-id",
+            ),
+        )
+        .await;
+    assert_eq!(response.status(), 204);
+}
+
+#[tokio::test]
+async fn an_exposed_custom_header_is_listed_on_actual_responses() {
+    let app = spawn_app_with(&[
+        "--expose-header",
+        "x-ratelimit-remaining",
+        "--expose-header",
+        "Grpc-Status",
+    ])
+    .await;
+    let response = app
+        .post_greet_from(ALLOWED_ORIGIN, r#"{"name":"Alice"}"#)
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        header(response.headers(), "access-control-expose-headers"),
+        format!("{DEFAULT_EXPOSE_HEADERS}, x-ratelimit-remaining")
+    );
+}
+
+#[test]
+fn a_bad_or_forbidden_header_name_stops_start_up_naming_flag_and_header() {
+    for (flags, env, reason) in [
+        (
+            &["--allow-header", "x api"][..],
+            &[][..],
+            "--allow-header 'x api': not a header name",
+        ),
+        (
+            &["--allow-header", "Cookie"][..],
+            &[][..],
+            "--allow-header 'Cookie': browsers never let page code set this header",
+        ),
+        (
+            &["--allow-header", "sec-fetch-site"][..],
+            &[][..],
+            "--allow-header 'sec-fetch-site': browsers never let page code set this header",
+        ),
+        (
+            &["--expose-header", "set-cookie"][..],
+            &[][..],
+            "--expose-header 'set-cookie': browsers never let page code read this header",
+        ),
+        (
+            &[][..],
+            &[("GREET_ALLOW_HEADERS", "x-api-key,host")][..],
+            "--allow-header 'host': browsers never let page code set this header",
+        ),
+        (
+            &[][..],
+            &[("GREET_EXPOSE_HEADERS", "x-a,set-cookie")][..],
+            "--expose-header 'set-cookie': browsers never let page code read this header",
+        ),
+    ] {
+        let stderr = refused_start(flags, env);
+        assert!(stderr.contains(reason), "{flags:?} {env:?}: {stderr}");
+    }
 }

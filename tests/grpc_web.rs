@@ -78,7 +78,7 @@ async fn binary_mode_returns_a_data_frame_then_a_trailer_frame() {
     assert_eq!(header(&h, "access-control-allow-origin"), ALLOWED_ORIGIN);
     assert_eq!(
         header(&h, "access-control-expose-headers"),
-        "grpc-status, grpc-message, grpc-status-details-bin"
+        "grpc-status, grpc-message, grpc-status-details-bin, x-request-id"
     );
     assert_eq!(header(&h, "vary"), "Origin");
 
