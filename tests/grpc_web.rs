@@ -147,12 +147,16 @@ async fn validation_error_is_trailers_only_with_status_in_readable_headers() {
 }
 
 #[tokio::test]
-async fn every_spec_error_reaches_grpc_web_clients() {
+async fn each_invalid_argument_error_reaches_grpc_web_clients() {
     let app = spawn_app().await;
     for (req, message) in [
         (request(None, None), "Missing request body"),
         (request(None, Some("es")), "Missing required field: 'name'"),
         (request(Some(""), None), "Field 'name' cannot be empty"),
+        (
+            request(Some("Alice"), Some("Tlh")),
+            "Invalid or unsupported language selection: 'tlh'",
+        ),
     ] {
         let response = call(&app, BINARY, frame(&req), None).await;
         let status = tonic::Status::from_header_map(response.headers()).unwrap();

@@ -3,10 +3,10 @@
 //! bodies, bodies at and over the limit, request smuggling, h2 garbage.
 //!
 //! Each case asserts the exact error the client gets, then that the same
-//! server still answers a normal request on every protocol and that nothing
-//! panicked. Every network wait has a timeout, so a hang fails the test
-//! instead of stalling it. Wire-level cases use a raw `TcpStream`, with no
-//! client library to tidy the bytes up.
+//! server still answers a normal request over REST, binary gRPC-Web and
+//! native gRPC and that nothing panicked. Every network wait has a timeout,
+//! so a hang fails the test instead of stalling it. Wire-level cases use a
+//! raw `TcpStream`, with no client library to tidy the bytes up.
 
 mod common;
 
@@ -436,7 +436,7 @@ async fn empty_body_is_missing_request_body_with_every_content_type() {
 }
 
 // ---------------------------------------------------------------------------
-// JSON that is wrong in every way.
+// JSON that is wrong in many ways.
 
 #[tokio::test]
 async fn json_with_wrong_types_says_which_field_and_what_was_expected() {
@@ -496,7 +496,9 @@ async fn json_null_is_no_field_set_and_a_null_body_is_refused() {
         ),
     ] {
         if let Some(greeting) = error.strip_prefix("NOT AN ERROR: ") {
-            let response = app.post_greet(body).await;
+            let response = timeout(PATIENCE, app.post_greet(body))
+                .await
+                .expect("REST answers in time");
             assert_eq!(response.status(), 200, "{body}");
             assert_eq!(common::json(response).await["greeting"], greeting);
             continue;
@@ -652,7 +654,9 @@ async fn rest_body_exactly_at_the_limit_is_served_and_one_byte_over_is_413() {
         format!(r#"{{"name":"{}"}}"#, "a".repeat(len - frame.len()))
     };
     assert_eq!(body(64).len(), 64);
-    let response = app.post_greet(&body(64)).await;
+    let response = timeout(PATIENCE, app.post_greet(&body(64)))
+        .await
+        .expect("REST answers in time");
     assert_eq!(response.status(), 200);
     assert_eq!(
         common::json(response).await["greeting"],

@@ -1,8 +1,8 @@
 //! Clients nobody here wrote, against the built binary: Connect's gRPC-Web
 //! transports (Node, and connect-web in headless Chromium), grpcurl over reflection, httpie running the seed's
-//! commands, and Python grpcio stubs. Each client's code is generated from
-//! `proto/greet/v1/greet.proto` by `tests/interop/setup.sh`, which
-//! `scripts/test` runs and which pins every version.
+//! commands, and Python grpcio stubs. The Connect and grpcio clients' code is
+//! generated from `proto/greet/v1/greet.proto` by `tests/interop/setup.sh`,
+//! which `scripts/test` runs and which pins every client's version.
 //!
 //! A missing client fails the test when `CI` is set; elsewhere the test says
 //! SKIP loudly and returns.

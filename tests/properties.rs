@@ -271,8 +271,9 @@ async fn grpc_web(request: &GreetRequest, text: bool) -> Outcome {
 // ---------------------------------------------------------------------------
 // Generators.
 
-/// Arbitrary Unicode, biased towards what breaks naive code: white space of
-/// every kind, control characters, quotes, non-BMP characters.
+/// Arbitrary Unicode, biased towards what breaks naive code: ASCII, no-break,
+/// ideographic and zero-width spaces, control characters, quotes, non-BMP
+/// characters.
 fn unicode() -> impl Strategy<Value = String> {
     let tricky = prop_oneof![
         any::<char>(),

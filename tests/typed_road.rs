@@ -27,7 +27,8 @@ use prost::Message as _;
 use prost_reflect::DescriptorPool;
 use serde_json::Value;
 
-/// Bodies covering success, every spec error and the parser's corners.
+/// Bodies covering success, the four validation errors, malformed and
+/// wrongly typed JSON, and the parser's corners.
 const BODIES: &[&str] = &[
     r#"{"name":"Alice"}"#,
     r#"{"name":"  Alice  ","lang":"ES"}"#,
