@@ -35,14 +35,7 @@ impl Gateway {
     /// Starts the binary with `flags` (the API and demo page on port 0 unless
     /// the flags say otherwise) and waits until both listeners are up.
     pub fn start(flags: &[&str]) -> Gateway {
-        let mut args: Vec<&str> = Vec::new();
-        if !flags.contains(&"--listen") {
-            args.extend(["--listen", "127.0.0.1:0"]);
-        }
-        if !flags.contains(&"--web-listen") {
-            args.extend(["--web-listen", "127.0.0.1:0"]);
-        }
-        args.extend(flags);
+        let args = with_listeners(flags, "127.0.0.1:0");
         let web_off = args
             .windows(2)
             .any(|w| w[0] == "--web-listen" && w[1] == "off");
@@ -143,6 +136,20 @@ impl Drop for Gateway {
     }
 }
 
+/// `flags`, preceded by `--listen 127.0.0.1:0` and `--web-listen <web>`
+/// unless they set those themselves.
+fn with_listeners<'a>(flags: &[&'a str], web: &'a str) -> Vec<&'a str> {
+    let mut args = Vec::new();
+    if !flags.contains(&"--listen") {
+        args.extend(["--listen", "127.0.0.1:0"]);
+    }
+    if !flags.contains(&"--web-listen") {
+        args.extend(["--web-listen", web]);
+    }
+    args.extend(flags);
+    args
+}
+
 fn matching(lines: &[String], needles: &[&str]) -> Vec<String> {
     lines
         .iter()
@@ -156,14 +163,7 @@ fn matching(lines: &[String], needles: &[&str]) -> Vec<String> {
 /// non-zero exit within 30 s and returns what it wrote to stderr. A gateway
 /// that starts after all is killed, failing the test instead of hanging it.
 pub fn refused_start(flags: &[&str], env: &[(&str, &str)]) -> String {
-    let mut args: Vec<&str> = Vec::new();
-    if !flags.contains(&"--listen") {
-        args.extend(["--listen", "127.0.0.1:0"]);
-    }
-    if !flags.contains(&"--web-listen") {
-        args.extend(["--web-listen", "off"]);
-    }
-    args.extend(flags);
+    let args = with_listeners(flags, "off");
     let child = Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
         .args(&args)
         .envs(env.iter().copied())
