@@ -290,7 +290,10 @@ fn field_kind(
                 .expect("a map entry has a key (1) and a value (2)");
             single_kind(types, package, f, json)
         };
-        let (key, value) = (kind_of(1), kind_of(2));
+        let (key, mut value) = (kind_of(1), kind_of(2));
+        if is_float(&entry.field[1]) {
+            value = quote!(#json::Entry<#value>);
+        }
         return quote!(#json::Map<#key, #value>);
     }
     let single = single_kind(types, package, field, json);
@@ -324,7 +327,14 @@ fn single_kind(
             return quote!(#json::Enum<#path>);
         }
         Type::Message => match well_known_kind(field.type_name()) {
-            Some(kind) => kind,
+            Some(kind) => {
+                let kind = format_ident!("{kind}");
+                return if type_name_is_float_wrapper(field.type_name()) {
+                    quote!(#json::Entry<#json::#kind>)
+                } else {
+                    quote!(#json::#kind)
+                };
+            }
             // Other google.protobuf messages (Api, Type, descriptors…) have
             // no JSON form of their own: prost-reflect writes and reads them.
             None if field.type_name().starts_with(".google.protobuf.") => {
@@ -343,7 +353,8 @@ fn single_kind(
 }
 
 /// The kind of a `google.protobuf` type with a JSON form of its own. prost
-/// stores the wrappers as plain values, read and written as their scalar.
+/// stores the wrappers as plain values, read and written as their scalar
+/// (the float ones as an [`Entry`](greet_gateway::pb::json::Entry)).
 pub fn well_known_kind(type_name: &str) -> Option<&'static str> {
     Some(match type_name.strip_prefix(".google.protobuf.")? {
         "Timestamp" => "Timestamp",
@@ -377,6 +388,17 @@ fn rust_path(types: &Types, full_name: &str, package: &str) -> TokenStream {
     } else {
         types.rust_path(full_name, package)
     }
+}
+
+fn type_name_is_float_wrapper(type_name: &str) -> bool {
+    matches!(
+        type_name,
+        ".google.protobuf.DoubleValue" | ".google.protobuf.FloatValue"
+    )
+}
+
+fn is_float(field: &FieldDescriptorProto) -> bool {
+    matches!(field.r#type(), Type::Double | Type::Float)
 }
 
 /// protoc's default JSON name: `foo_bar` → `fooBar`.

@@ -558,6 +558,30 @@ impl Kind for Null {
     }
 }
 
+/// A float in a submessage field without presence: a wrapper's `value`, a
+/// map entry's value. prost leaves such a field out of the wire form when it
+/// equals 0.0, and so -0.0 reaches every other face (gRPC, the dynamic road)
+/// as 0.0: written as 0.0 here too, so every face answers alike.
+pub struct Entry<K>(PhantomData<K>);
+
+impl<K> Kind for Entry<K>
+where
+    K: Kind,
+    K::Value: Default + PartialEq,
+{
+    type Value = K::Value;
+    fn write<S: Serializer>(value: &K::Value, serializer: S) -> Result<S::Ok, S::Error> {
+        if is_set(value) {
+            K::write(value, serializer)
+        } else {
+            K::write(&K::Value::default(), serializer)
+        }
+    }
+    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<K::Value, D::Error> {
+        K::read(deserializer)
+    }
+}
+
 // ---- messages, lists, maps ----------------------------------------------
 
 /// A generated message, with its own generated serde impls.

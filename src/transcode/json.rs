@@ -82,12 +82,45 @@ fn from_json(descriptor: MessageDescriptor, body: &[u8]) -> Result<DynamicMessag
     let mut de = serde_json::Deserializer::from_slice(body);
     DynamicMessage::deserialize_with_options(descriptor.clone(), &mut de, &DESERIALIZE)
         .and_then(|m| de.end().map(|()| m))
+        .map(|mut m| {
+            null_lists_are_empty(&mut m);
+            m
+        })
         .map_err(|e| {
             format!(
                 "Invalid JSON body: {}",
                 in_client_terms(&descriptor, e.to_string())
             )
         })
+}
+
+/// prost-reflect reads `null` for a repeated `google.protobuf.Value` (or
+/// `NullValue`) field as a single null element, not as a list; the mapping
+/// says `null` is the field's default, the empty list (the typed road reads
+/// it so). Clears such fields, at any depth.
+fn null_lists_are_empty(message: &mut DynamicMessage) {
+    let mut not_lists = Vec::new();
+    for field in message.descriptor().fields() {
+        if !message.has_field(&field) {
+            continue;
+        }
+        match message.get_field_mut(&field) {
+            Value::List(items) => items
+                .iter_mut()
+                .filter_map(Value::as_message_mut)
+                .for_each(null_lists_are_empty),
+            Value::Map(entries) => entries
+                .values_mut()
+                .filter_map(Value::as_message_mut)
+                .for_each(null_lists_are_empty),
+            _ if field.is_list() => not_lists.push(field),
+            Value::Message(inner) => null_lists_are_empty(inner),
+            _ => {}
+        }
+    }
+    for field in not_lists {
+        message.clear_field(&field);
+    }
 }
 
 /// A proto3 `optional` field sits in a synthetic oneof named `_<field>`, so
