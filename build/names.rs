@@ -132,7 +132,9 @@ impl Types {
     /// segment, as prost's own code expects).
     pub fn rust_path(&self, full_name: &str, from_package: &str) -> TokenStream {
         let place = self.place(full_name);
-        let modules = Self::modules(place, from_package).into_iter().map(|m| ident(&m));
+        let modules = Self::modules(place, from_package)
+            .into_iter()
+            .map(|m| ident(&m));
         let name = ident(&upper_camel(&place.name));
         quote!(#(#modules::)* #name)
     }

@@ -102,10 +102,7 @@ fn message_impls(
                 _ => Presence::Implicit,
             };
             Field {
-                json_name: f
-                    .json_name
-                    .clone()
-                    .unwrap_or_else(|| lower_camel(f.name())),
+                json_name: f.json_name.clone().unwrap_or_else(|| lower_camel(f.name())),
                 proto_name: f.name().to_owned(),
                 local: format_ident!("f_{}", rust_name.trim_start_matches("r#")),
                 rust: ident(&rust_name),

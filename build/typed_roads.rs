@@ -25,7 +25,12 @@ pub fn generate(
         .messages
         .keys()
         .filter(|name| types.place(name).package == package)
-        .filter(|name| !types.messages[*name].options.as_ref().is_some_and(|o| o.map_entry()))
+        .filter(|name| {
+            !types.messages[*name]
+                .options
+                .as_ref()
+                .is_some_and(|o| o.map_entry())
+        })
         .map(|name| {
             let path = types.rust_path(name, package);
             quote! {
@@ -36,7 +41,8 @@ pub fn generate(
                 }
             }
         });
-    let own = |type_name: &str| types.place(type_name).package == package && !holds_any(types, type_name);
+    let own =
+        |type_name: &str| types.place(type_name).package == package && !holds_any(types, type_name);
     let services = files.iter().flat_map(|file| &file.service).map(|service| {
         let roads: Vec<TokenStream> = service
             .method

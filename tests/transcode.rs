@@ -338,7 +338,12 @@ async fn start_up_error(road: greet_gateway::transcode::typed::TypedRpc) -> Stri
 #[tokio::test]
 async fn a_typed_road_without_a_whole_body_route_stops_start_up() {
     use greet_gateway::transcode::typed::TypedRpc;
-    let echo = |path| TypedRpc::new(path, |request: Value| async move { Ok::<_, Status>(request) });
+    let echo = |path| {
+        TypedRpc::new(
+            path,
+            |request: Value| async move { Ok::<_, Status>(request) },
+        )
+    };
     // `get: "/v1/shelves/{shelf}"`: no body at all.
     assert_eq!(
         start_up_error(echo("/library.v1.LibraryService/GetShelf")).await,
@@ -371,9 +376,10 @@ async fn a_typed_road_with_another_rpcs_messages_stops_start_up() {
          its request type is greet.v1.GreetRequest, but the RPC's request is library.v1.BookRequest"
     );
     // Schemaless JSON stands for any request, but the response is checked.
-    let greet_response = TypedRpc::new("/library.v1.LibraryService/Search", |_: Value| async move {
-        Ok::<_, Status>(GreetResponse::default())
-    });
+    let greet_response =
+        TypedRpc::new("/library.v1.LibraryService/Search", |_: Value| async move {
+            Ok::<_, Status>(GreetResponse::default())
+        });
     assert_eq!(
         start_up_error(greet_response).await,
         "typed REST road for /library.v1.LibraryService/Search: \

@@ -237,99 +237,71 @@ fn write_float<S: Serializer>(value: f64, serializer: S) -> Result<S::Ok, S::Err
     }
 }
 
-/// A float from a string as prost-reflect reads it: Rust's own syntax,
-/// plus the three names the mapping gives the non-finite values.
-fn float_from_str<T: std::str::FromStr, E: de::Error>(
-    text: &str,
-    infinity: T,
-    nan: T,
-    negate: impl FnOnce(T) -> T,
-) -> Result<T, E>
-where
-    T::Err: fmt::Display,
-{
-    match text.parse() {
-        Ok(value) => Ok(value),
-        Err(_) if text == "Infinity" => Ok(infinity),
-        Err(_) if text == "-Infinity" => Ok(negate(infinity)),
-        Err(_) if text == "NaN" => Ok(nan),
-        Err(error) => Err(E::custom(error)),
-    }
-}
-
-impl Kind for Double {
-    type Value = f64;
-    fn write<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
-        if value.is_finite() {
-            serializer.serialize_f64(*value)
-        } else {
-            write_float(*value, serializer)
+/// Float kinds: a JSON number, or a string: Rust's own float syntax (as
+/// prost-reflect reads it) or one of the three names of the non-finite
+/// values.
+macro_rules! float_kind {
+    ($kind:ident, $ty:ty, $expecting:literal, $serialize:ident, $from_f64:expr) => {
+        impl Kind for $kind {
+            type Value = $ty;
+            fn write<S: Serializer>(value: &$ty, serializer: S) -> Result<S::Ok, S::Error> {
+                if value.is_finite() {
+                    serializer.$serialize(*value)
+                } else {
+                    write_float(f64::from(*value), serializer)
+                }
+            }
+            fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<$ty, D::Error> {
+                struct FloatVisitor;
+                impl Visitor<'_> for FloatVisitor {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_f64<E: de::Error>(self, v: f64) -> Result<$ty, E> {
+                        let from_f64: fn(f64) -> Option<$ty> = $from_f64;
+                        from_f64(v).ok_or_else(|| E::custom("float value out of range"))
+                    }
+                    #[allow(clippy::cast_precision_loss)]
+                    fn visit_i64<E: de::Error>(self, v: i64) -> Result<$ty, E> {
+                        Ok(v as $ty)
+                    }
+                    #[allow(clippy::cast_precision_loss)]
+                    fn visit_u64<E: de::Error>(self, v: u64) -> Result<$ty, E> {
+                        Ok(v as $ty)
+                    }
+                    fn visit_str<E: de::Error>(self, v: &str) -> Result<$ty, E> {
+                        match v.parse() {
+                            Ok(value) => Ok(value),
+                            Err(_) if v == "Infinity" => Ok(<$ty>::INFINITY),
+                            Err(_) if v == "-Infinity" => Ok(<$ty>::NEG_INFINITY),
+                            Err(_) if v == "NaN" => Ok(<$ty>::NAN),
+                            Err(error) => Err(E::custom(error)),
+                        }
+                    }
+                }
+                deserializer.deserialize_any(FloatVisitor)
+            }
         }
-    }
-    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
-        deserializer.deserialize_any(DoubleVisitor)
-    }
+    };
 }
 
-struct DoubleVisitor;
-
-impl Visitor<'_> for DoubleVisitor {
-    type Value = f64;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a 64-bit floating point value")
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
-        Ok(v)
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
-        Ok(v as f64)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
-        Ok(v as f64)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
-        float_from_str(v, f64::INFINITY, f64::NAN, |x| -x)
-    }
-}
-
-impl Kind for Float {
-    type Value = f32;
-    fn write<S: Serializer>(value: &f32, serializer: S) -> Result<S::Ok, S::Error> {
-        if value.is_finite() {
-            serializer.serialize_f32(*value)
-        } else {
-            write_float(f64::from(*value), serializer)
-        }
-    }
-    fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
-        deserializer.deserialize_any(FloatVisitor)
-    }
-}
-
-struct FloatVisitor;
-
-impl Visitor<'_> for FloatVisitor {
-    type Value = f32;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a 32-bit floating point value")
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<f32, E> {
-        if v < f64::from(f32::MIN) || v > f64::from(f32::MAX) {
-            Err(E::custom("float value out of range"))
-        } else {
-            Ok(v as f32)
-        }
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<f32, E> {
-        Ok(v as f32)
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<f32, E> {
-        Ok(v as f32)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<f32, E> {
-        float_from_str(v, f32::INFINITY, f32::NAN, |x| -x)
-    }
-}
+float_kind!(
+    Double,
+    f64,
+    "a 64-bit floating point value",
+    serialize_f64,
+    Some
+);
+float_kind!(
+    Float,
+    f32,
+    "a 32-bit floating point value",
+    serialize_f32,
+    |v| (f64::from(f32::MIN)..=f64::from(f32::MAX))
+        .contains(&v)
+        .then_some(v as f32)
+);
 
 /// Integer kinds: a JSON number (an integral float such as `1e2` too) or a
 /// decimal string.
@@ -390,9 +362,24 @@ macro_rules! integer_kind {
 }
 
 integer_kind!(Int32, i32, "a 32-bit signed integer", number);
-integer_kind!(Uint32, u32, "a 32-bit unsigned integer or decimal string", number);
-integer_kind!(Int64, i64, "a 64-bit signed integer or decimal string", string);
-integer_kind!(Uint64, u64, "a 64-bit unsigned integer or decimal string", string);
+integer_kind!(
+    Uint32,
+    u32,
+    "a 32-bit unsigned integer or decimal string",
+    number
+);
+integer_kind!(
+    Int64,
+    i64,
+    "a 64-bit signed integer or decimal string",
+    string
+);
+integer_kind!(
+    Uint64,
+    u64,
+    "a 64-bit unsigned integer or decimal string",
+    string
+);
 
 impl Kind for Bool {
     type Value = bool;
@@ -501,7 +488,8 @@ impl<E: ProtoEnum> Kind for Enum<E> {
                 f.write_str("a string or integer")
             }
             fn visit_str<Er: de::Error>(self, v: &str) -> Result<i32, Er> {
-                E::number(v).ok_or_else(|| Er::custom(format_args!("unrecognized enum value '{v}'")))
+                E::number(v)
+                    .ok_or_else(|| Er::custom(format_args!("unrecognized enum value '{v}'")))
             }
             fn visit_i64<Er: de::Error>(self, v: i64) -> Result<i32, Er> {
                 v.try_into().map_err(Er::custom)
@@ -740,7 +728,9 @@ impl Kind for Duration {
             return Err(S::Error::custom("duration out of range"));
         }
         if (seconds < 0 && nanos > 0) || (seconds > 0 && nanos < 0) {
-            return Err(S::Error::custom("duration has seconds and nanos of opposite signs"));
+            return Err(S::Error::custom(
+                "duration has seconds and nanos of opposite signs",
+            ));
         }
         let sign = if seconds < 0 || nanos < 0 { "-" } else { "" };
         let (seconds, nanos) = (seconds.unsigned_abs(), nanos.unsigned_abs());
@@ -950,6 +940,25 @@ mod tests {
         assert_eq!(write::<Double>(&f64::INFINITY), r#""Infinity""#);
         assert_eq!(write::<Float>(&f32::NEG_INFINITY), r#""-Infinity""#);
         assert_eq!(write::<Float>(&0.1), "0.1");
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_in_utc_and_out_of_range_ones_are_refused() {
+        let at = |seconds, nanos| prost_types::Timestamp { seconds, nanos };
+        assert_eq!(
+            write::<Timestamp>(&at(1_761_138_327, 121_465_000)),
+            r#""2025-10-22T13:05:27.121465Z""#
+        );
+        let read = |json: &str| Timestamp::read(&mut serde_json::Deserializer::from_str(json));
+        assert_eq!(
+            read(r#""2025-10-22T15:05:27.121465+02:00""#).unwrap(),
+            at(1_761_138_327, 121_465_000)
+        );
+        assert!(read(r#""2025-10-22 13:05:27Z""#).is_err());
+        assert!(read("17").is_err());
+        for bad in [at(253_402_300_800, 0), at(0, -1), at(0, 1_000_000_000)] {
+            assert!(serde_json::to_string(&Ser::<Timestamp>::new(&bad)).is_err());
+        }
     }
 
     #[test]

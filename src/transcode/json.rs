@@ -349,8 +349,12 @@ fn well_known<S: Serializer>(
         "DoubleValue" | "FloatValue" | "Int64Value" | "UInt64Value" | "Int32Value"
         | "UInt32Value" | "BoolValue" | "StringValue" | "BytesValue" => {
             match message.descriptor().get_field(1) {
-                Some(field) => Single(&field.kind(), &message.get_field(&field)).serialize(serializer),
-                None => Err(S::Error::custom(format_args!("google.protobuf.{name} has no value"))),
+                Some(field) => {
+                    Single(&field.kind(), &message.get_field(&field)).serialize(serializer)
+                }
+                None => Err(S::Error::custom(format_args!(
+                    "google.protobuf.{name} has no value"
+                ))),
             }
         }
         _ => message.serialize(serializer),
