@@ -1,139 +1,130 @@
-//! Compiles `proto/` with protox (pure Rust, no system `protoc`).
+//! Compiles `proto/` (and the test-only `tests/proto/`) with protox: pure
+//! Rust, no system `protoc`.
 //!
-//! Two outputs per proto root:
-//! - the *encoded* `FileDescriptorSet`, kept byte-for-byte as protox wrote it, so
-//!   the `(google.api.http)` extension survives for the REST transcoder and
+//! For each proto root, one path ([`compile`]) writes:
+//! - the *encoded* `FileDescriptorSet`, kept byte-for-byte as protox wrote it,
+//!   so the `(google.api.http)` extension survives for the REST transcoder and
 //!   reflection (decoding into `prost_types` would silently drop it);
-//! - tonic/prost code generated from the same descriptors.
+//! - tonic/prost code generated from the same descriptors (`<package>.rs`),
+//!   with maps as `BTreeMap`s (JSON writes them in key order) and
+//!   `prost::Name` for every message;
+//! - for the root's own packages, proto3 JSON serde impls of every message
+//!   (`<package>.serde.rs`, `build/serde_impls.rs`; the kinds they use are
+//!   `src/pb/json.rs`), and the typed REST roads of every service
+//!   (`<package>.typed.rs`, `build/typed_roads.rs`), for
+//!   [`greet_gateway::transcode::typed`].
 //!
-//! For `proto/` also serde impls of its messages (pbjson-build, proto3 JSON
-//! mapping), for the REST transcoder's typed road
-//! ([`greet_gateway::transcode::typed`]). `google.protobuf.Timestamp` maps to
-//! the crate's own type there, which writes RFC 3339 the way the spec says.
-//!
-//! `tests/proto/` holds a test-only service that exercises every `HttpRule` form;
-//! its code is generated here too but only `include!`d by the integration tests.
+//! Well-known types are prost-types' (prost's default): `src/pb/json.rs` has
+//! a JSON kind for each of them, so adding one to a proto never breaks the
+//! build.
 
-use std::{collections::BTreeMap, env, fmt::Write as _, path::Path, path::PathBuf};
+#[path = "build/names.rs"]
+mod names;
+#[path = "build/serde_impls.rs"]
+mod serde_impls;
+#[path = "build/typed_roads.rs"]
+mod typed_roads;
 
-use heck::{ToSnakeCase, ToUpperCamelCase};
+use std::{env, path::PathBuf};
+
 use prost::Message;
+use quote::quote;
 
-/// The crate's own `Timestamp`: a prost message with proto3-JSON serde.
-const TIMESTAMP: (&str, &str) = (".google.protobuf.Timestamp", "crate::pb::Timestamp");
+/// One proto root and what to generate from it.
+struct Protos<'a> {
+    files: &'a [&'a str],
+    includes: &'a [&'a str],
+    /// The encoded descriptor set's file name in `OUT_DIR`.
+    descriptor_set: &'a str,
+    /// Packages whose serde impls and typed roads are generated: these and
+    /// the packages under them (`greet` holds `greet.v1`, not `greeting`).
+    own: &'a [&'a str],
+    /// The path of this crate where the generated code is included: `crate`
+    /// in it, `::greet_gateway` in integration tests.
+    root: &'a str,
+}
 
-fn compile(files: &[&str], includes: &[&str], descriptor_name: &str, serde_for: Option<&str>) {
+fn compile(protos: &Protos) {
+    let Protos {
+        files, includes, ..
+    } = protos;
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let encoded = protox::Compiler::new(includes)
+    let encoded = protox::Compiler::new(*includes)
         .and_then(|mut compiler| {
             compiler.include_imports(true).include_source_info(false);
-            compiler.open_files(files)?;
+            compiler.open_files(*files)?;
             Ok(compiler.encode_file_descriptor_set())
         })
         .unwrap_or_else(|e| panic!("cannot compile {files:?}: {e:?}"));
-    std::fs::write(out_dir.join(descriptor_name), &encoded).expect("write descriptor set");
-
+    std::fs::write(out_dir.join(protos.descriptor_set), &encoded).expect("write descriptor set");
     let fds = prost_types::FileDescriptorSet::decode(encoded.as_slice())
         .expect("protox wrote a valid descriptor set");
-    let mut config = tonic_prost_build::configure();
-    if let Some(package) = serde_for {
-        pbjson_build::Builder::new()
-            .register_descriptors(&encoded)
-            .and_then(|b| b.extern_path(TIMESTAMP.0, TIMESTAMP.1).build(&[package]))
-            .unwrap_or_else(|e| panic!("cannot generate serde impls for {files:?}: {e}"));
-        config = config.extern_path(TIMESTAMP.0, TIMESTAMP.1);
-        write_typed_roads(&fds, package, &out_dir);
-    }
-    config
+
+    // The tonic/prost code.
+    let mut prost_config = prost_build::Config::new();
+    prost_config.enable_type_names();
+    tonic_prost_build::configure()
+        .btree_map(".")
         .build_client(true)
         .build_server(true)
         .build_transport(false)
-        .compile_fds(fds)
+        .compile_fds_with_config(fds.clone(), prost_config)
         .unwrap_or_else(|e| panic!("cannot generate code for {files:?}: {e}"));
+
+    // The serde impls and typed roads of our own packages.
+    let types = names::Types::new(&fds);
+    let root: proc_macro2::TokenStream = protos.root.parse().expect("a Rust path");
+    let mut packages: Vec<&str> = fds
+        .file
+        .iter()
+        .map(|f| f.package())
+        .filter(|p| protos.own.iter().any(|own| names::is_within(p, own)))
+        .collect();
+    packages.sort_unstable();
+    packages.dedup();
+    for package in packages {
+        let files: Vec<_> = fds.file.iter().filter(|f| f.package() == package).collect();
+        let serde = serde_impls::generate(&types, package, &root);
+        write(&out_dir, &format!("{package}.serde.rs"), &serde);
+        let typed = typed_roads::generate(&types, &files, package, &root);
+        write(&out_dir, &format!("{package}.typed.rs"), &typed);
+    }
 }
 
-/// `<package>.typed.rs` for every package under `prefix`: per service, a
-/// function giving each unary RPC a typed REST road
-/// (`greet_gateway::transcode::typed`) that calls the service trait method.
-/// RPCs whose messages live in another package are left to the dynamic road.
-fn write_typed_roads(fds: &prost_types::FileDescriptorSet, prefix: &str, out_dir: &Path) {
-    let mut packages: BTreeMap<&str, String> = BTreeMap::new();
-    for file in &fds.file {
-        let package = file.package();
-        if !format!(".{package}").starts_with(prefix) {
-            continue;
-        }
-        let code = packages.entry(package).or_default();
-        let local = |ty: &str| {
-            ty.strip_prefix(&format!(".{package}."))
-                .filter(|name| !name.contains('.'))
-                .map(|name| name.to_upper_camel_case())
-        };
-        for service in &file.service {
-            let module = format!("{}_server", service.name().to_snake_case());
-            let service_trait = service.name().to_upper_camel_case();
-            let _ = writeln!(
-                code,
-                "/// A typed REST road for each unary RPC of `{package}.{name}` \
-                 (generated by build.rs).\n\
-                 pub fn {snake}_typed_roads<T: {module}::{service_trait}>(\n    \
-                     service: std::sync::Arc<T>,\n\
-                 ) -> Vec<crate::transcode::typed::TypedRpc> {{\n    vec![",
-                name = service.name(),
-                snake = service.name().to_snake_case(),
-            );
-            for method in &service.method {
-                let (Some(input), Some(_)) =
-                    (local(method.input_type()), local(method.output_type()))
-                else {
-                    continue;
-                };
-                if method.client_streaming() || method.server_streaming() {
-                    continue;
-                }
-                let _ = writeln!(
-                    code,
-                    "        {{\n            \
-                         let service = std::sync::Arc::clone(&service);\n            \
-                         crate::transcode::typed::TypedRpc::new(\n                \
-                             \"/{package}.{service}/{method}\",\n                \
-                             move |request: {input}| {{\n                    \
-                                 let service = std::sync::Arc::clone(&service);\n                    \
-                                 async move {{\n                        \
-                                     service\n                            \
-                                         .{call}(tonic::Request::new(request))\n                            \
-                                         .await\n                            \
-                                         .map(tonic::Response::into_inner)\n                    \
-                                 }}\n                \
-                             }},\n            \
-                         )\n        }},",
-                    service = service.name(),
-                    method = method.name(),
-                    call = method.name().to_snake_case(),
-                );
-            }
-            let _ = writeln!(code, "    ]\n}}");
-        }
-    }
-    for (package, code) in packages {
-        std::fs::write(out_dir.join(format!("{package}.typed.rs")), code)
-            .expect("write typed roads");
-    }
+/// Writes generated items as formatted Rust.
+fn write(out_dir: &std::path::Path, name: &str, items: &proc_macro2::TokenStream) {
+    let file = syn::parse2::<syn::File>(quote!(#items))
+        .unwrap_or_else(|e| panic!("generated {name} does not parse: {e}"));
+    std::fs::write(out_dir.join(name), prettyplease::unparse(&file))
+        .unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
 }
 
 fn main() {
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-changed=tests/proto");
-    compile(
-        &["greet/v1/greet.proto"],
-        &["proto"],
-        "greet_descriptor.bin",
-        Some(".greet"),
-    );
-    compile(
-        &["library/v1/library.proto"],
-        &["tests/proto", "proto"],
-        "library_descriptor.bin",
-        None,
-    );
+    println!("cargo:rerun-if-changed=build");
+    compile(&Protos {
+        files: &["greet/v1/greet.proto"],
+        includes: &["proto"],
+        descriptor_set: "greet_descriptor.bin",
+        own: &["greet"],
+        root: "crate",
+    });
+    // Test-only, through the same path: an RPC per HttpRule form
+    // (tests/transcode.rs) and a message with every field kind
+    // (tests/json_contract.rs).
+    compile(&Protos {
+        files: &["library/v1/library.proto"],
+        includes: &["tests/proto", "proto"],
+        descriptor_set: "library_descriptor.bin",
+        own: &["library"],
+        root: "::greet_gateway",
+    });
+    compile(&Protos {
+        files: &["kinds/v1/kinds.proto"],
+        includes: &["tests/proto", "proto"],
+        descriptor_set: "kinds_descriptor.bin",
+        own: &["kinds"],
+        root: "::greet_gateway",
+    });
 }

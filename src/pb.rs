@@ -1,24 +1,21 @@
-//! Code generated from `proto/` by `build.rs`, and the encoded descriptor set.
+//! Code generated from `proto/` by `build.rs`, the proto3 JSON kinds its
+//! serde impls use, and the encoded descriptor set.
 
-mod timestamp;
+pub mod json;
 
-pub use timestamp::Timestamp;
+/// `google.protobuf.Timestamp`, as prost stores it (prost-types); its JSON
+/// form is [`json::Timestamp`]'s.
+pub use prost_types::Timestamp;
 
 #[allow(clippy::all, clippy::pedantic, missing_docs)]
 pub mod greet {
     pub mod v1 {
         tonic::include_proto!("greet.v1");
-        // proto3-JSON serde impls of the messages above (pbjson-build).
+        // proto3-JSON serde impls of the messages above (build.rs).
         include!(concat!(env!("OUT_DIR"), "/greet.v1.serde.rs"));
-        // A typed REST road per unary RPC (build.rs).
+        // A typed REST road per unary RPC, and each message's proto name
+        // (build.rs).
         include!(concat!(env!("OUT_DIR"), "/greet.v1.typed.rs"));
-    }
-}
-
-#[allow(clippy::all, clippy::pedantic, missing_docs)]
-pub mod google {
-    pub mod api {
-        tonic::include_proto!("google.api");
     }
 }
 

@@ -46,7 +46,7 @@ use crate::{
     pb,
     protocol::{GRPC_STATUS, Protocol, grpc_timeout},
     status::ErrorReply,
-    transcode::{RuleError, Transcoder, typed::TypedRpc},
+    transcode::{Transcoder, TranscoderError, typed::TypedRpc},
 };
 
 /// Why the API could not be assembled (a start-up error).
@@ -54,8 +54,8 @@ use crate::{
 pub enum BuildError {
     #[error("invalid descriptor set: {0}")]
     Descriptors(#[from] prost_reflect::DescriptorError),
-    #[error("invalid google.api.http annotation: {0}")]
-    Rule(#[from] RuleError),
+    #[error(transparent)]
+    Rest(#[from] TranscoderError),
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
 }

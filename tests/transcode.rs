@@ -314,3 +314,75 @@ async fn typed_roads_take_only_whole_body_routes() {
         json!({"method": "ReplaceBook", "request": {"shelf": "s1", "name": "b1", "pageSize": 3}})
     );
 }
+
+/// What `ApiBuilder::build` says of the library service with `road` added.
+async fn start_up_error(road: greet_gateway::transcode::typed::TypedRpc) -> String {
+    use clap::Parser as _;
+    let settings = greet_gateway::config::Args::try_parse_from(["greet-gateway"])
+        .expect("no flags parse")
+        .validate()
+        .expect("the defaults are valid");
+    let built = greet_gateway::ApiBuilder::from_settings(&settings)
+        .add_service(LibraryServiceServer::new(Echo), LIBRARY_DESCRIPTOR_SET)
+        .add_typed_rest(road)
+        .build(settings.cors.clone())
+        .await;
+    match built {
+        Ok(_) => panic!("the API started"),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// A typed road that no `body: "*"` route would ever take is a mistake
+/// found at start-up, not a road silently never used.
+#[tokio::test]
+async fn a_typed_road_without_a_whole_body_route_stops_start_up() {
+    use greet_gateway::transcode::typed::TypedRpc;
+    let echo = |path| {
+        TypedRpc::new(
+            path,
+            |request: Value| async move { Ok::<_, Status>(request) },
+        )
+    };
+    // `get: "/v1/shelves/{shelf}"`: no body at all.
+    assert_eq!(
+        start_up_error(echo("/library.v1.LibraryService/GetShelf")).await,
+        "typed REST road for /library.v1.LibraryService/GetShelf: \
+         no route with body \"*\" calls that RPC"
+    );
+    // No such RPC.
+    assert_eq!(
+        start_up_error(echo("/library.v1.LibraryService/Shelve")).await,
+        "typed REST road for /library.v1.LibraryService/Shelve: \
+         no route with body \"*\" calls that RPC"
+    );
+}
+
+/// A typed road whose Rust types are other messages than its RPC's would
+/// read and write the wrong JSON: start-up stops and says which.
+#[tokio::test]
+async fn a_typed_road_with_another_rpcs_messages_stops_start_up() {
+    use greet_gateway::{
+        pb::greet::v1::{GreetRequest, GreetResponse},
+        transcode::typed::TypedRpc,
+    };
+    let greet_types = TypedRpc::new(
+        "/library.v1.LibraryService/Search",
+        |_: GreetRequest| async move { Ok::<_, Status>(GreetResponse::default()) },
+    );
+    assert_eq!(
+        start_up_error(greet_types).await,
+        "typed REST road for /library.v1.LibraryService/Search: \
+         its request type is greet.v1.GreetRequest, but the RPC's request is library.v1.BookRequest"
+    );
+    // Schemaless JSON stands for any request, but the response is checked.
+    let greet_response =
+        TypedRpc::new("/library.v1.LibraryService/Search", |_: Value| async move {
+            Ok::<_, Status>(GreetResponse::default())
+        });
+    assert_eq!(
+        start_up_error(greet_response).await,
+        "typed REST road for /library.v1.LibraryService/Search: \
+         its response type is greet.v1.GreetResponse, but the RPC's response is library.v1.BookReply"
+    );
+}

@@ -48,17 +48,45 @@ pub struct Transcoder {
     max_body_bytes: usize,
 }
 
+/// Why the REST routes could not be set up (a start-up error).
+#[derive(Debug, thiserror::Error)]
+pub enum TranscoderError {
+    #[error("invalid google.api.http annotation: {0}")]
+    Rule(#[from] RuleError),
+    /// A typed road for an RPC that no `body: "*"` route reaches (or no
+    /// route at all): it would never be taken.
+    #[error("typed REST road for {grpc_path}: no route with body \"*\" calls that RPC")]
+    TypedWithoutRoute { grpc_path: String },
+    /// A typed road whose Rust type is another message than the RPC's: it
+    /// would read or write the wrong JSON.
+    #[error(
+        "typed REST road for {grpc_path}: its {side} type is {rust}, but the RPC's {side} is {proto}"
+    )]
+    TypedMismatch {
+        grpc_path: String,
+        /// `request` or `response`.
+        side: &'static str,
+        rust: String,
+        proto: String,
+    },
+}
+
 impl Transcoder {
     /// Reads every annotated RPC in `pool`; `grpc` must serve them. Routes
     /// to an RPC in `typed` whose request comes wholly from the body take
-    /// its typed road.
+    /// its typed road; each typed road must match an RPC with a `body: "*"`
+    /// route, message for message.
     pub fn new(
         pool: &DescriptorPool,
         grpc: GrpcService,
         typed: &[TypedRpc],
         max_body_bytes: usize,
-    ) -> Result<Self, RuleError> {
-        let routes = rules::bindings(pool)?
+    ) -> Result<Self, TranscoderError> {
+        let bindings = rules::bindings(pool)?;
+        for road in typed {
+            check_typed(road, &bindings)?;
+        }
+        let routes = bindings
             .into_iter()
             .map(|binding| {
                 let whole_body = binding.body == BodyTarget::Whole
@@ -250,6 +278,38 @@ impl Transcoder {
             )
         })
     }
+}
+
+/// A typed road must have a `body: "*"` route to its RPC, and Rust types
+/// that are the RPC's messages (unless they stand for any message).
+fn check_typed(road: &TypedRpc, bindings: &[Binding]) -> Result<(), TranscoderError> {
+    let grpc_path = road.grpc_path();
+    let Some(rpc) = bindings
+        .iter()
+        .find(|b| b.body == BodyTarget::Whole && b.rpc.grpc_path.as_str() == grpc_path)
+        .map(|b| &b.rpc)
+    else {
+        return Err(TranscoderError::TypedWithoutRoute {
+            grpc_path: grpc_path.to_owned(),
+        });
+    };
+    let (input, output) = road.message_names();
+    for (side, rust, proto) in [
+        ("request", input, rpc.input.full_name()),
+        ("response", output, rpc.output.full_name()),
+    ] {
+        if let Some(rust) = rust
+            && rust != proto
+        {
+            return Err(TranscoderError::TypedMismatch {
+                grpc_path: grpc_path.to_owned(),
+                side,
+                rust: rust.to_owned(),
+                proto: proto.to_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// One REST route: its binding, and the typed road when it has one.

@@ -7,8 +7,8 @@
 //! REST request's ~50k, `bench/profile`). For an RPC whose Rust types and
 //! implementation are compiled in, this road parses the body straight into
 //! the prost request type (serde impls generated from the same proto by
-//! pbjson-build), calls the service trait method, and writes the response
-//! with serde.
+//! build.rs, with the kinds of [`crate::pb::json`]), calls the service trait
+//! method, and writes the response with serde.
 //!
 //! Both roads must answer alike, so this one only takes requests it can
 //! answer exactly as the dynamic road would:
@@ -16,8 +16,15 @@
 //!   variables, no `response_body`); other routes keep the dynamic road;
 //! - bodies it can parse: a body it refuses goes to the dynamic road, which
 //!   accepts it or writes the error message clients see, so the wording
-//!   never depends on the road. `tests/typed_road.rs` checks that whatever
-//!   this road accepts, the dynamic road accepts as the same message.
+//!   never depends on the road. `tests/typed_road.rs` and
+//!   `tests/json_contract.rs` check that whatever this road accepts, the
+//!   dynamic road accepts as the same message, and that both write the same
+//!   bytes.
+//!
+//! A road is checked against the descriptors when the transcoder is built:
+//! one for an RPC without a `body: "*"` route, or whose Rust types are not
+//! the RPC's messages ([`MessageName`]), stops start-up
+//! ([`super::TranscoderError`]).
 //!
 //! What the typed road skips: tonic's server machinery, so tower layers or
 //! interceptors wrapped around a tonic service do not see REST calls that
@@ -33,10 +40,28 @@ pub type Reply = Pin<Box<dyn Future<Output = Result<Vec<u8>, Status>> + Send>>;
 
 type Call = dyn Fn(&[u8]) -> Option<Reply> + Send + Sync;
 
+/// Which proto message a Rust type is read or written as, so that a typed
+/// road's types are checked against its RPC's. build.rs implements it for
+/// every generated message (from `prost::Name`).
+pub trait MessageName {
+    /// The message's full name (`greet.v1.GreetRequest`), or `None` for a
+    /// type that stands for any message, such as schemaless JSON.
+    fn message_name() -> Option<String>;
+}
+
+/// Schemaless JSON: any message's JSON reads into it and it writes as given.
+impl MessageName for serde_json::Value {
+    fn message_name() -> Option<String> {
+        None
+    }
+}
+
 /// A typed handler for one RPC, registered by its gRPC path.
 #[derive(Clone)]
 pub struct TypedRpc {
     grpc_path: &'static str,
+    input: Option<String>,
+    output: Option<String>,
     call: Arc<Call>,
 }
 
@@ -45,8 +70,8 @@ impl TypedRpc {
     /// implementation (usually a call of the tonic service trait method).
     pub fn new<Req, Resp, F, Fut>(grpc_path: &'static str, handler: F) -> Self
     where
-        Req: DeserializeOwned + Default,
-        Resp: Serialize,
+        Req: DeserializeOwned + Default + MessageName,
+        Resp: Serialize + MessageName,
         F: Fn(Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Resp, Status>> + Send + 'static,
     {
@@ -68,6 +93,8 @@ impl TypedRpc {
         };
         TypedRpc {
             grpc_path,
+            input: Req::message_name(),
+            output: Resp::message_name(),
             call: Arc::new(call),
         }
     }
@@ -75,6 +102,12 @@ impl TypedRpc {
     /// The gRPC path of the RPC this handles.
     pub fn grpc_path(&self) -> &str {
         self.grpc_path
+    }
+
+    /// The full names of the request and response messages its Rust types
+    /// are (`None`: any message).
+    pub fn message_names(&self) -> (Option<&str>, Option<&str>) {
+        (self.input.as_deref(), self.output.as_deref())
     }
 
     /// Starts the call, or `None` when the body is not one this road parses
