@@ -41,7 +41,11 @@ fn compile(files: &[&str], includes: &[&str], descriptor_name: &str, serde_for: 
             .register_descriptors(&encoded)
             .and_then(|b| b.extern_path(TIMESTAMP.0, TIMESTAMP.1).build(&[package]))
             .unwrap_or_else(|e| panic!("cannot generate serde impls for {files:?}: {e}"));
-        config = config.extern_path(TIMESTAMP.0, TIMESTAMP.1);
+        // Our own services decode with our codec: a bad message is the
+        // caller's INVALID_ARGUMENT, in words from our code.
+        config = config
+            .extern_path(TIMESTAMP.0, TIMESTAMP.1)
+            .codec_path("crate::grpc::codec::Codec");
         write_typed_roads(&fds, package, &out_dir);
     }
     config
