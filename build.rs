@@ -42,6 +42,9 @@ struct Protos<'a> {
     /// The path of this crate where the generated code is included: `crate`
     /// in it, `::greet_gateway` in integration tests.
     root: &'a str,
+    /// The codec the generated servers decode with; `None` for tonic's own
+    /// (the test-only services stand for an embedder's, which bring theirs).
+    codec: Option<&'a str>,
 }
 
 fn compile(protos: &Protos) {
@@ -59,12 +62,16 @@ fn compile(protos: &Protos) {
     std::fs::write(out_dir.join(protos.descriptor_set), &encoded).expect("write descriptor set");
     let fds = prost_types::FileDescriptorSet::decode(encoded.as_slice())
         .expect("protox wrote a valid descriptor set");
-
     // The tonic/prost code.
     let mut prost_config = prost_build::Config::new();
     prost_config.enable_type_names();
-    tonic_prost_build::configure()
-        .btree_map(".")
+    let mut config = tonic_prost_build::configure().btree_map(".");
+    if let Some(codec) = protos.codec {
+        // Our own services decode with our codec: a bad message is the
+        // caller's INVALID_ARGUMENT, in words from our code.
+        config = config.codec_path(codec);
+    }
+    config
         .build_client(true)
         .build_server(true)
         .build_transport(false)
@@ -109,6 +116,7 @@ fn main() {
         descriptor_set: "greet_descriptor.bin",
         own: &["greet"],
         root: "crate",
+        codec: Some("crate::grpc::codec::Codec"),
     });
     // Test-only, through the same path: an RPC per HttpRule form
     // (tests/transcode.rs) and a message with every field kind
@@ -119,6 +127,7 @@ fn main() {
         descriptor_set: "library_descriptor.bin",
         own: &["library"],
         root: "::greet_gateway",
+        codec: None,
     });
     compile(&Protos {
         files: &["kinds/v1/kinds.proto"],
@@ -126,5 +135,6 @@ fn main() {
         descriptor_set: "kinds_descriptor.bin",
         own: &["kinds"],
         root: "::greet_gateway",
+        codec: None,
     });
 }

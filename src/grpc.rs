@@ -1,5 +1,15 @@
 //! The tonic `GreetService`: unpack the message, call [`crate::greeter`], pack
 //! the answer. REST and gRPC-Web reach the very same service.
+//!
+//! Also the table of every gRPC service on the port, and the checks each
+//! request body passes on its way in ([`RequestBody`]), so that a bad body
+//! is refused by our own code as a [`RequestError`](crate::request_error::RequestError) with the same code and
+//! words on every service, before tonic decodes anything.
+
+mod body;
+pub mod codec;
+mod frames;
+mod text;
 
 use std::{
     convert::Infallible,
@@ -8,11 +18,17 @@ use std::{
 };
 
 use futures_util::future::{Either, Ready, ready};
+use http::{HeaderValue, header};
+use prost_reflect::DescriptorPool;
 use tonic::{Request, Response, Status, body::Body, server::NamedService};
+use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::{
-    ServiceExt,
-    util::{BoxCloneSyncService, MapResponse, Oneshot},
+    Layer, ServiceExt,
+    util::{BoxCloneSyncService, Oneshot},
 };
+
+pub use body::RequestBody;
+pub use text::Base64Error;
 
 use crate::{
     greeter::{self, GreetError},
@@ -21,8 +37,6 @@ use crate::{
         GreetRequest, GreetResponse,
         greet_service_server::{GreetService, GreetServiceServer},
     },
-    protocol::{GRPC_MESSAGE, GRPC_STATUS},
-    status::PAYLOAD_TOO_LARGE,
 };
 
 /// The implementation of `greet.v1.GreetService`.
@@ -52,38 +66,87 @@ impl From<GreetError> for Status {
     }
 }
 
-/// The gRPC services as every protocol reaches them: a [`ServiceTable`]
-/// with tonic's own request-decoding errors restated the way the spec wants.
-pub type GrpcService = MapResponse<ServiceTable, fn(http::Response<Body>) -> http::Response<Body>>;
+/// The one RPC that reads an absent request message as the empty message.
+/// Spec row 1 gives "no body" on every protocol the domain's answer,
+/// INVALID_ARGUMENT "Missing request body", and REST already reads a blank
+/// body as the empty message; so a gRPC Greet call without a message is
+/// handed the empty message and [`greeter`] says why it is refused. Every
+/// other unary RPC (health, an embedder's) gets
+/// [`RequestError::MissingMessage`] instead, in words that fit any service.
+///
+/// [`RequestError::MissingMessage`]: crate::request_error::RequestError::MissingMessage
+pub const GREET_PATH: &str = "/greet.v1.GreetService/Greet";
 
-/// Wraps the table so every protocol shares the restated statuses.
-pub fn service(table: ServiceTable) -> GrpcService {
-    MapResponse::new(table, restate_decode_errors)
+/// How many messages an RPC's request body carries, from its descriptor:
+/// what the end of the body must be checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    /// Client or bidirectional streaming: any number of messages, none
+    /// included. Also any method the table does not know (tonic answers
+    /// UNIMPLEMENTED without reading the body).
+    Stream,
+    /// Exactly one message; none is refused (`RequestError::MissingMessage`).
+    Unary,
+    /// Exactly one message; none reads as the empty message (see
+    /// [`GREET_PATH`]).
+    UnaryEmptyWhenAbsent,
 }
 
-type BoxedService = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, Infallible>;
+/// Why the gRPC services could not be described (a start-up error): every
+/// service must be in the descriptor pool so its requests can be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum DescribeError {
+    #[error("service {0} is not in any registered descriptor set")]
+    Undescribed(&'static str),
+    #[error("{0} is declared to read an absent message as empty, but is no unary RPC served here")]
+    NotUnary(&'static str),
+}
+
+type BoxedService =
+    BoxCloneSyncService<http::Request<RequestBody>, http::Response<Body>, Infallible>;
+
+/// One service of the table, with the arity of each of its methods.
+struct Entry {
+    name: &'static str,
+    service: BoxedService,
+    methods: Box<[(String, Arity)]>,
+}
+
+impl Entry {
+    fn arity(&self, method: &str) -> Arity {
+        self.methods
+            .iter()
+            .find(|(name, _)| name == method)
+            .map_or(Arity::Stream, |(_, arity)| *arity)
+    }
+}
 
 /// The gRPC services by name. A gRPC path is always `/<service>/<method>`,
 /// so finding the service is one string comparison per service; tonic's
 /// `Routes` would go through axum's general-purpose router for the same
-/// answer (~1.7k instructions a request, `bench/profile`). An unknown
-/// service is UNIMPLEMENTED, as tonic answers.
-#[derive(Clone, Default)]
+/// answer (~1.7k instructions a request, `bench/profile`).
+#[derive(Clone)]
 pub struct ServiceTable {
-    services: Arc<[(&'static str, BoxedService)]>,
+    services: Arc<[Entry]>,
 }
 
 /// Collects the services of a [`ServiceTable`].
 #[derive(Default)]
 pub struct ServiceTableBuilder {
     services: Vec<(&'static str, BoxedService)>,
+    empty_when_absent: Vec<&'static str>,
 }
 
 impl ServiceTableBuilder {
+    /// Adds a service. tonic's generated servers take any body, so they
+    /// take [`RequestBody`].
     pub fn add<S>(&mut self, service: S) -> &mut Self
     where
-        S: tower::Service<http::Request<Body>, Response = http::Response<Body>, Error = Infallible>
-            + NamedService
+        S: tower::Service<
+                http::Request<RequestBody>,
+                Response = http::Response<Body>,
+                Error = Infallible,
+            > + NamedService
             + Clone
             + Send
             + Sync
@@ -95,14 +158,107 @@ impl ServiceTableBuilder {
         self
     }
 
-    pub fn build(self) -> ServiceTable {
-        ServiceTable {
-            services: self.services.into(),
+    /// Declares that the unary RPC at `grpc_path` reads an absent request
+    /// message as the empty message ([`Arity::UnaryEmptyWhenAbsent`]).
+    pub fn read_absent_as_empty(&mut self, grpc_path: &'static str) -> &mut Self {
+        self.empty_when_absent.push(grpc_path);
+        self
+    }
+
+    /// The table, with each method's arity read from `pool`, which must
+    /// describe every service added.
+    pub fn build(self, pool: &DescriptorPool) -> Result<ServiceTable, DescribeError> {
+        let mut services = self
+            .services
+            .into_iter()
+            .map(|(name, service)| {
+                let descriptor = pool
+                    .get_service_by_name(name)
+                    .ok_or(DescribeError::Undescribed(name))?;
+                let methods = descriptor.methods().map(|method| {
+                    let arity = if method.is_client_streaming() {
+                        Arity::Stream
+                    } else {
+                        Arity::Unary
+                    };
+                    (method.name().to_owned(), arity)
+                });
+                Ok(Entry {
+                    name,
+                    service,
+                    methods: methods.collect(),
+                })
+            })
+            .collect::<Result<Vec<Entry>, DescribeError>>()?;
+        for path in self.empty_when_absent {
+            let (service, method) = split_path(path).ok_or(DescribeError::NotUnary(path))?;
+            let arity = services
+                .iter_mut()
+                .filter(|entry| entry.name == service)
+                .flat_map(|entry| entry.methods.iter_mut())
+                .find(|(name, arity)| name == method && *arity == Arity::Unary)
+                .map(|(_, arity)| arity)
+                .ok_or(DescribeError::NotUnary(path))?;
+            *arity = Arity::UnaryEmptyWhenAbsent;
+        }
+        Ok(ServiceTable {
+            services: services.into(),
+        })
+    }
+}
+
+/// `/<service>/<method>`, split.
+fn split_path(path: &str) -> Option<(&str, &str)> {
+    path.strip_prefix('/')?.split_once('/')
+}
+
+impl ServiceTable {
+    /// The service serving a gRPC `path`, and the method's arity.
+    fn find(&self, path: &str) -> Option<(&Entry, Arity)> {
+        let (service, method) = split_path(path)?;
+        let entry = self.services.iter().find(|e| e.name == service)?;
+        Some((entry, entry.arity(method)))
+    }
+}
+
+/// The gRPC services as every protocol reaches them: the [`ServiceTable`],
+/// with each request body checked on its way in ([`RequestBody`]): the body
+/// limit from each frame's header, a truncated frame, an absent message and,
+/// for gRPC-Web text, the base64. Native gRPC and gRPC-Web clients reach it
+/// through [`service`]; REST through [`GrpcService::in_process`].
+#[derive(Clone)]
+pub struct GrpcService {
+    table: ServiceTable,
+    /// The largest message a client may send.
+    limit: Option<usize>,
+    /// Bodies are gRPC-Web text: base64.
+    text: bool,
+}
+
+/// The services of `table`, refusing messages over `max_body_bytes`.
+pub fn service(table: ServiceTable, max_body_bytes: usize) -> GrpcService {
+    GrpcService {
+        table,
+        limit: Some(max_body_bytes),
+        text: false,
+    }
+}
+
+impl GrpcService {
+    /// The same services for calls made in-process by the REST transcoder:
+    /// it applied the body limit to the JSON the client sent, and the
+    /// protobuf that JSON becomes may be larger (a `-1` is 2 characters of
+    /// JSON and 10 bytes of varint), so no second limit: a body under the
+    /// limit must not come back as a RESOURCE_EXHAUSTED (a 429).
+    pub fn in_process(&self) -> GrpcService {
+        GrpcService {
+            limit: None,
+            ..self.clone()
         }
     }
 }
 
-impl<B> tower::Service<http::Request<B>> for ServiceTable
+impl<B> tower::Service<http::Request<B>> for GrpcService
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<tonic::codegen::StdError>,
@@ -110,7 +266,7 @@ where
     type Response = http::Response<Body>;
     type Error = Infallible;
     type Future = Either<
-        Oneshot<BoxedService, http::Request<Body>>,
+        Oneshot<BoxedService, http::Request<RequestBody>>,
         Ready<Result<http::Response<Body>, Infallible>>,
     >;
 
@@ -119,75 +275,80 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let name = request
-            .uri()
-            .path()
-            .strip_prefix('/')
-            .and_then(|rest| rest.split_once('/'))
-            .map(|(service, _method)| service);
-        match self.services.iter().find(|(n, _)| Some(*n) == name) {
-            Some((_, service)) => Either::Left(service.clone().oneshot(request.map(Body::new))),
+        match self.table.find(request.uri().path()) {
+            Some((entry, arity)) => {
+                let (limit, text) = (self.limit, self.text);
+                let request =
+                    request.map(|body| RequestBody::new(Body::new(body), arity, limit, text));
+                Either::Left(entry.service.clone().oneshot(request))
+            }
+            // An unknown service, as tonic answers it.
             None => Either::Right(ready(Ok(Status::unimplemented("").into_http()))),
         }
     }
 }
 
-/// tonic reports some problems with a *request* as if they were the server's
-/// (INTERNAL) or with a code the spec does not use. They come before any
-/// handler runs, so they arrive as trailers-only responses; this is the one
-/// place they are mapped:
-///
-/// | tonic says | we say |
-/// |---|---|
-/// | OUT_OF_RANGE "Error, decoded message length too large…" | RESOURCE_EXHAUSTED "Payload too large" |
-/// | INTERNAL "Missing request message." | INVALID_ARGUMENT "Missing request body" |
-/// | INTERNAL "failed to decode Protobuf message: …" | INVALID_ARGUMENT, same text |
-/// | INTERNAL "Unexpected EOF decoding stream." | INVALID_ARGUMENT "Truncated gRPC message: …" |
-/// | INTERNAL "tonic-web: Invalid …" (bad base64 in text mode) | INVALID_ARGUMENT "Invalid base64 in the gRPC-Web text body: …" |
-///
-/// A compressed flag without `grpc-encoding` stays INTERNAL: the gRPC
-/// compression spec requires exactly that.
-fn restate_decode_errors(mut response: http::Response<Body>) -> http::Response<Body> {
-    let code = match response.headers().get(&GRPC_STATUS) {
-        Some(v) if v == "11" || v == "13" => v.clone(),
-        _ => return response,
-    };
-    let Some(status) = Status::from_header_map(response.headers()) else {
-        return response;
-    };
-    let message = status.message();
-    let restated = if code == "11" && message.starts_with("Error, decoded message length too large")
-    {
-        Status::resource_exhausted(PAYLOAD_TOO_LARGE)
-    } else if message == "Missing request message." {
-        Status::invalid_argument(GreetError::MissingBody.to_string())
-    } else if message.starts_with("failed to decode Protobuf message") {
-        Status::invalid_argument(message)
-    } else if let Some(detail) = message.strip_prefix("tonic-web: ")
-        && (detail.starts_with("Invalid") || detail == "malformed base64 request")
-    {
-        // tonic-web's base64 decoder failing on the client's text body.
-        Status::invalid_argument(format!(
-            "Invalid base64 in the gRPC-Web text body: {detail}"
-        ))
-    } else if message == "Unexpected EOF decoding stream." {
-        Status::invalid_argument(
-            "Truncated gRPC message: the body ended inside a length-prefixed frame",
-        )
-    } else {
-        return response;
-    };
-    let headers = response.headers_mut();
-    headers.remove(&GRPC_STATUS);
-    headers.remove(&GRPC_MESSAGE);
-    restated
-        .add_header(headers)
-        .expect("fixed ASCII messages are valid header values");
-    response
+/// gRPC-Web in front of the services: tonic-web translates the protocol,
+/// except that a text body's base64 is decoded by [`RequestBody`] (see
+/// `grpc/text.rs` for why): a text request is handed to tonic-web labelled binary, so it
+/// passes the body through, and reaches services that decode it. The
+/// response's encoding follows `Accept`, which is left alone.
+#[derive(Clone)]
+pub struct GrpcWeb {
+    binary: GrpcWebService<GrpcService>,
+    text: GrpcWebService<GrpcService>,
 }
 
-/// Everything the API port serves over gRPC: the Greet service (with the body
-/// limit as its decoding limit), plus any services a caller adds.
-pub fn greet_server(max_body_bytes: usize) -> GreetServiceServer<Greeter> {
-    GreetServiceServer::new(Greeter).max_decoding_message_size(max_body_bytes)
+/// gRPC-Web for the services of `grpc`.
+pub fn web(grpc: &GrpcService) -> GrpcWeb {
+    GrpcWeb {
+        binary: GrpcWebLayer::new().layer(grpc.clone()),
+        text: GrpcWebLayer::new().layer(GrpcService {
+            text: true,
+            ..grpc.clone()
+        }),
+    }
+}
+
+impl<B> tower::Service<http::Request<B>> for GrpcWeb
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError> + std::fmt::Display,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = <GrpcWebService<GrpcService> as tower::Service<http::Request<B>>>::Future;
+
+    /// Both faces wrap a [`GrpcService`], which is always ready.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The two text types tonic-web recognises, exactly as it matches them.
+        let text = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| {
+                ct == "application/grpc-web-text" || ct == "application/grpc-web-text+proto"
+            });
+        if text {
+            request.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc-web+proto"),
+            );
+            self.text.call(request)
+        } else {
+            self.binary.call(request)
+        }
+    }
+}
+
+/// The Greet service as the table serves it. tonic's own decoding limit is
+/// lifted: [`GrpcService`] refuses a client's message over the body limit
+/// from its frame header, before tonic reads it, and the REST transcoder's
+/// in-process calls are deliberately not limited again. No compression is
+/// enabled, so no message grows once read.
+pub fn greet_server() -> GreetServiceServer<Greeter> {
+    GreetServiceServer::new(Greeter).max_decoding_message_size(usize::MAX)
 }

@@ -4,7 +4,8 @@
 //! The modules, one job each:
 //! - [`config`]: flags and environment, validated into typed [`config::Settings`].
 //! - [`greeter`]: the greeting rules and their errors; knows nothing of HTTP.
-//! - [`grpc`]: the tonic service calling [`greeter`]; tonic's decode errors restated.
+//! - [`grpc`]: the tonic service calling [`greeter`]; the service table; request bodies checked.
+//! - [`request_error`]: what can be wrong with a request body, with its code and status.
 //! - [`pb`]: code generated from `proto/` and the encoded descriptor set.
 //! - [`status`]: the one gRPC code → HTTP status table and the `{"error"}` body.
 //! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
@@ -27,6 +28,7 @@ pub mod log_sink;
 pub mod logging;
 pub mod pb;
 pub mod protocol;
+pub mod request_error;
 pub mod rfc3339;
 pub mod server;
 pub mod status;

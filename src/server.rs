@@ -35,8 +35,7 @@ use tokio::{
     sync::Semaphore,
 };
 use tonic::{Code, body::Body, server::NamedService};
-use tonic_web::{GrpcWebLayer, GrpcWebService};
-use tower::{Layer, Service, ServiceExt};
+use tower::{Service, ServiceExt};
 
 use crate::{
     access_log::{Entry, LoggedBody},
@@ -58,6 +57,8 @@ pub enum BuildError {
     Rest(#[from] TranscoderError),
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot check gRPC requests: {0}")]
+    Describe(#[from] grpc::DescribeError),
 }
 
 /// Assembles an [`Api`]: the Greet service is always there; tests and
@@ -78,7 +79,9 @@ impl ApiBuilder {
     /// (30 s) and concurrency limit (10,000).
     pub fn new(max_body_bytes: usize) -> Self {
         let mut services = grpc::ServiceTableBuilder::default();
-        services.add(grpc::greet_server(max_body_bytes));
+        services
+            .add(grpc::greet_server())
+            .read_absent_as_empty(grpc::GREET_PATH);
         ApiBuilder {
             services,
             descriptor_sets: vec![pb::FILE_DESCRIPTOR_SET],
@@ -99,11 +102,17 @@ impl ApiBuilder {
         builder
     }
 
-    /// Adds a gRPC service and the encoded descriptor set that describes it.
+    /// Adds a gRPC service and the encoded descriptor set that describes it
+    /// (which must: its requests are checked by each method's arity). The
+    /// service reads the checked [`grpc::RequestBody`]; tonic's generated
+    /// servers take any body.
     pub fn add_service<S>(mut self, service: S, descriptor_set: &'static [u8]) -> Self
     where
-        S: tower::Service<Request<Body>, Response = Response<Body>, Error = Infallible>
-            + NamedService
+        S: tower::Service<
+                Request<grpc::RequestBody>,
+                Response = Response<Body>,
+                Error = Infallible,
+            > + NamedService
             + Clone
             + Send
             + Sync
@@ -158,8 +167,16 @@ impl ApiBuilder {
             .add(health_service)
             .add(reflection.build_v1()?)
             .add(reflection_alpha.build_v1alpha()?);
+        // The request checks read every service's methods from the pool.
+        for set in [
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ] {
+            pool.decode_file_descriptor_set(set)?;
+        }
 
-        let grpc = grpc::service(self.services.build());
+        let grpc = grpc::service(self.services.build(&pool)?, self.max_body_bytes);
         let rest = Transcoder::new(&pool, grpc.clone(), &self.typed, self.max_body_bytes)?;
         for route in rest.routes() {
             tracing::debug!(%route, "REST route");
@@ -171,7 +188,7 @@ impl ApiBuilder {
         Ok(Api {
             inner: Arc::new(Inner {
                 cors,
-                grpc_web: GrpcWebLayer::new().layer(grpc.clone()),
+                grpc_web: grpc::web(&grpc),
                 grpc,
                 rest,
                 request_timeout: self.request_timeout,
@@ -190,7 +207,7 @@ pub struct Api {
 struct Inner {
     cors: CorsPolicy,
     grpc: GrpcService,
-    grpc_web: GrpcWebService<GrpcService>,
+    grpc_web: grpc::GrpcWeb,
     rest: Transcoder,
     request_timeout: Duration,
     /// One permit per request being served; none left means shed load.

@@ -1,19 +1,18 @@
 //! The one table from gRPC status codes to HTTP statuses, and the JSON error
 //! body every REST error uses: `{"error": "<message>"}`.
 //!
-//! The mapping is the standard one (as in grpc-gateway, Envoy and connect-go),
-//! with one exception the spec asks for: the request-body limit answers 413,
-//! not RESOURCE_EXHAUSTED's usual 429.
+//! The mapping is the standard one (as in grpc-gateway, Envoy and connect-go)
+//! and keys on the code alone. The one exception the spec asks for, the
+//! request-body limit answering 413 rather than RESOURCE_EXHAUSTED's 429, is
+//! not a code: it is [`crate::request_error::RequestError::PayloadTooLarge`],
+//! which carries its own status.
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use tonic::Code;
 
-/// The exact message of the request-body limit on every protocol.
-pub const PAYLOAD_TOO_LARGE: &str = "Payload too large";
-
-/// The HTTP status a REST client sees for a gRPC `code` carrying `message`.
-pub fn http_status(code: Code, message: &str) -> StatusCode {
+/// The HTTP status a REST client sees for a gRPC `code`.
+pub fn http_status(code: Code) -> StatusCode {
     match code {
         Code::Ok => StatusCode::OK,
         Code::Cancelled => StatusCode::from_u16(499).expect("499 is a valid status code"),
@@ -23,8 +22,6 @@ pub fn http_status(code: Code, message: &str) -> StatusCode {
         Code::NotFound => StatusCode::NOT_FOUND,
         Code::AlreadyExists => StatusCode::CONFLICT,
         Code::PermissionDenied => StatusCode::FORBIDDEN,
-        // Our own body limit is a 413 everywhere; other exhaustion is a 429.
-        Code::ResourceExhausted if message == PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
         Code::ResourceExhausted => StatusCode::TOO_MANY_REQUESTS,
         Code::FailedPrecondition => StatusCode::BAD_REQUEST,
         Code::Aborted => StatusCode::CONFLICT,
@@ -54,11 +51,7 @@ impl ErrorReply {
 
     /// The REST face of a gRPC status: the table above, message unchanged.
     pub fn from_grpc(code: Code, message: &str) -> Self {
-        ErrorReply::new(http_status(code, message), message)
-    }
-
-    pub fn payload_too_large() -> Self {
-        ErrorReply::new(StatusCode::PAYLOAD_TOO_LARGE, PAYLOAD_TOO_LARGE)
+        ErrorReply::new(http_status(code), message)
     }
 
     /// `{"error": "<message>"}`, serialized.
@@ -102,14 +95,12 @@ pub const JSON: &str = "application/json";
 mod tests {
     use super::*;
 
+    /// Whatever its message says: the body limit's 413 is a type's
+    /// (`RequestError::PayloadTooLarge`), never a code's.
     #[test]
-    fn body_limit_is_413_and_other_exhaustion_is_429() {
+    fn resource_exhausted_is_429() {
         assert_eq!(
-            http_status(Code::ResourceExhausted, PAYLOAD_TOO_LARGE),
-            StatusCode::PAYLOAD_TOO_LARGE
-        );
-        assert_eq!(
-            http_status(Code::ResourceExhausted, "quota"),
+            ErrorReply::from_grpc(Code::ResourceExhausted, "Payload too large").status,
             StatusCode::TOO_MANY_REQUESTS
         );
     }
@@ -124,7 +115,7 @@ mod tests {
             (Code::DeadlineExceeded, 504),
             (Code::Internal, 500),
         ] {
-            assert_eq!(http_status(code, "x").as_u16(), status, "{code:?}");
+            assert_eq!(http_status(code).as_u16(), status, "{code:?}");
         }
     }
 

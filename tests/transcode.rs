@@ -6,75 +6,15 @@
 
 mod common;
 
-use common::{ALLOWED_ORIGIN, TestApp, header, json, spawn_with_builder};
-use serde_json::{Value, json};
-use tonic::{Request, Response, Status};
-
-#[allow(clippy::all, clippy::pedantic)]
-mod library {
-    tonic::include_proto!("library.v1");
-}
-
-use library::{
-    BookReply, BookRequest,
-    library_service_server::{LibraryService, LibraryServiceServer},
+use common::{
+    ALLOWED_ORIGIN, TestApp, header, json,
+    library::{
+        Echo, LIBRARY_DESCRIPTOR_SET, LibraryServiceServer, spawn_library, spawn_library_with,
+    },
+    spawn_with_builder,
 };
-
-const LIBRARY_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/library_descriptor.bin"));
-
-struct Echo;
-
-fn echo(method: &str, request: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-    Ok(Response::new(BookReply {
-        method: method.to_owned(),
-        request: Some(request.into_inner()),
-    }))
-}
-
-#[tonic::async_trait]
-impl LibraryService for Echo {
-    async fn get_shelf(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("GetShelf", r)
-    }
-    async fn create_book(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("CreateBook", r)
-    }
-    async fn update_book(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("UpdateBook", r)
-    }
-    async fn replace_book(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("ReplaceBook", r)
-    }
-    async fn delete_book(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        if r.get_ref().name.ends_with("/missing") {
-            return Err(Status::not_found("no such book"));
-        }
-        echo("DeleteBook", r)
-    }
-    async fn get_file(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("GetFile", r)
-    }
-    async fn list_books(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("ListBooks", r)
-    }
-    async fn get_book_title(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("GetBookTitle", r)
-    }
-    async fn search(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("Search", r)
-    }
-    async fn internal(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("Internal", r)
-    }
-}
-
-async fn spawn_library() -> TestApp {
-    spawn_with_builder(&[], |builder| {
-        builder.add_service(LibraryServiceServer::new(Echo), LIBRARY_DESCRIPTOR_SET)
-    })
-    .await
-}
+use serde_json::{Value, json};
+use tonic::Status;
 
 async fn send(app: &TestApp, method: &str, path: &str, body: Option<&str>) -> reqwest::Response {
     let mut request = app.http.request(
@@ -230,6 +170,21 @@ async fn grpc_errors_map_to_http_statuses() {
     let response = send(&app, "DELETE", "/v1/shelves/s1/books/missing", None).await;
     assert_eq!(response.status(), 404);
     assert_eq!(json(response).await, json!({"error": "no such book"}));
+}
+
+/// `--max-body-bytes` limits the body a REST client sends; the in-process
+/// gRPC call it becomes is not limited again, though its protobuf may be
+/// larger (here the query string fills the message and there is no body).
+#[tokio::test]
+async fn the_body_limit_is_the_rest_bodys_not_its_protobufs() {
+    let app = spawn_library_with(&["--max-body-bytes", "64"]).await;
+    let shelf = "s".repeat(100);
+    let response = send(&app, "GET", &format!("/v1/search?shelf={shelf}"), None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        json(response).await,
+        json!({"method": "Search", "request": {"shelf": shelf}})
+    );
 }
 
 #[tokio::test]

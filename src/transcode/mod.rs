@@ -33,6 +33,7 @@ use tower::ServiceExt;
 use crate::{
     grpc::GrpcService,
     protocol::GRPC_STATUS,
+    request_error::RequestError,
     status::{ErrorReply, JSON, json_response},
 };
 use rules::{Binding, BodyTarget};
@@ -72,7 +73,8 @@ pub enum TranscoderError {
 }
 
 impl Transcoder {
-    /// Reads every annotated RPC in `pool`; `grpc` must serve them. Routes
+    /// Reads every annotated RPC in `pool`; `grpc` must serve them (this
+    /// calls them through [`GrpcService::in_process`]). Routes
     /// to an RPC in `typed` whose request comes wholly from the body take
     /// its typed road; each typed road must match an RPC with a `body: "*"`
     /// route, message for message.
@@ -101,7 +103,8 @@ impl Transcoder {
             .collect();
         Ok(Transcoder {
             routes,
-            grpc,
+            // The body limit applies to the JSON, here; not to its protobuf.
+            grpc: grpc.in_process(),
             max_body_bytes,
         })
     }
@@ -205,12 +208,12 @@ impl Transcoder {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
-            return Err(ErrorReply::payload_too_large());
+            return Err(RequestError::PayloadTooLarge.into());
         }
         match Limited::new(body, self.max_body_bytes).collect().await {
             Ok(collected) => Ok(collected.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                Err(ErrorReply::payload_too_large())
+                Err(RequestError::PayloadTooLarge.into())
             }
             Err(e) => Err(ErrorReply::new(
                 StatusCode::BAD_REQUEST,
@@ -228,7 +231,9 @@ impl Transcoder {
         let len = message.encoded_len();
         let mut framed = BytesMut::with_capacity(len + 5);
         framed.put_u8(0);
-        framed.put_u32(u32::try_from(len).map_err(|_| ErrorReply::payload_too_large())?);
+        let len =
+            u32::try_from(len).map_err(|_| ErrorReply::from(RequestError::PayloadTooLarge))?;
+        framed.put_u32(len);
         message
             .encode(&mut framed)
             .expect("the buffer was sized for the message");
@@ -373,7 +378,8 @@ mod tests {
 
     fn routes(typed: &[TypedRpc]) -> Vec<String> {
         let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
-        let grpc = grpc::service(grpc::ServiceTableBuilder::default().build());
+        let table = grpc::ServiceTableBuilder::default().build(&pool).unwrap();
+        let grpc = grpc::service(table, 1024);
         Transcoder::new(&pool, grpc, typed, 1024)
             .unwrap()
             .routes()
