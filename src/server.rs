@@ -40,7 +40,7 @@ use tower::{Layer, Service, ServiceExt};
 
 use crate::{
     access_log::{Entry, LoggedBody},
-    config::{Settings, Transport},
+    config::{Settings, Transport, defaults},
     cors::CorsPolicy,
     grpc::{self, GrpcService},
     pb,
@@ -74,8 +74,8 @@ pub struct ApiBuilder {
 }
 
 impl ApiBuilder {
-    /// The API with the given body limit and the default request timeout
-    /// (30 s) and concurrency limit (10,000).
+    /// The API with the given body limit and the flags' defaults for the
+    /// request timeout and the concurrency limit ([`defaults`]).
     pub fn new(max_body_bytes: usize) -> Self {
         let mut services = grpc::ServiceTableBuilder::default();
         services.add(grpc::greet_server(max_body_bytes));
@@ -86,8 +86,8 @@ impl ApiBuilder {
             // The same Greeter, reached by REST without tonic's HTTP layer.
             typed: pb::greet::v1::greet_service_typed_roads(Arc::new(grpc::Greeter)),
             max_body_bytes,
-            request_timeout: Duration::from_secs(30),
-            max_concurrent_requests: 10_000,
+            request_timeout: defaults::REQUEST_TIMEOUT.value,
+            max_concurrent_requests: defaults::MAX_CONCURRENT_REQUESTS,
         }
     }
 
