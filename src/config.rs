@@ -118,13 +118,16 @@ pub struct Args {
     #[arg(long, env = "GREET_HEADER_READ_TIMEOUT", default_value = defaults::HEADER_READ_TIMEOUT.text, value_name = "DURATION", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
 
-    /// Longest time a request may take, body upload included (REST 504,
-    /// gRPC DEADLINE_EXCEEDED). A shorter `grpc-timeout` from the client wins.
+    /// Longest time a request may take, from its head to the end of the
+    /// answer's body (REST 504, gRPC DEADLINE_EXCEEDED; a streaming answer
+    /// still going then ends with DEADLINE_EXCEEDED). A shorter
+    /// `grpc-timeout` from the client wins.
     #[arg(long, env = "GREET_REQUEST_TIMEOUT", default_value = defaults::REQUEST_TIMEOUT.text, value_name = "DURATION", value_parser = parse_duration)]
     pub request_timeout: Duration,
 
-    /// Requests served at once; beyond it requests are shed at once with
-    /// REST 503 or gRPC UNAVAILABLE instead of queueing.
+    /// Requests served at once, a streaming answer counting until it ends;
+    /// beyond it requests are shed at once with REST 503 or gRPC UNAVAILABLE
+    /// instead of queueing.
     #[arg(
         long,
         env = "GREET_MAX_CONCURRENT_REQUESTS",

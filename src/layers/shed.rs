@@ -148,12 +148,12 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        let this = self.project();
-        let polled = ready!(this.inner.poll_frame(cx));
+        let mut this = self.project();
+        let polled = ready!(this.inner.as_mut().poll_frame(cx));
         // Trailers are always the last frame; an error ends the body too.
         let last = match &polled {
             None | Some(Err(_)) => true,
-            Some(Ok(frame)) => frame.is_trailers(),
+            Some(Ok(frame)) => frame.is_trailers() || this.inner.is_end_stream(),
         };
         if last {
             *this.permit = None;
@@ -175,7 +175,7 @@ mod tests {
     use std::convert::Infallible;
 
     use http::StatusCode;
-    use http_body_util::BodyExt;
+    use http_body_util::{BodyExt, Full};
     use tower::{ServiceExt, service_fn};
 
     use super::*;
@@ -248,6 +248,24 @@ mod tests {
             .expect("the body is alive");
         let last = body.frame().await.expect("a frame").expect("no error");
         assert!(last.is_trailers());
+        assert_eq!(quick(&layer, Protocol::Rest).await.status(), StatusCode::OK);
+        drop(body);
+    }
+
+    #[tokio::test]
+    async fn a_whole_answer_gives_its_place_back_with_its_only_frame() {
+        let layer = ShedLayer::new(1);
+        let handler = service_fn(|_: Request<Classified<()>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
+        });
+        let response = layer
+            .layer(handler)
+            .oneshot(request(Protocol::Rest))
+            .await
+            .expect("infallible");
+        let mut body = response.into_body();
+        let only = body.frame().await.expect("a frame").expect("no error");
+        assert_eq!(only.into_data().expect("data"), "hello");
         assert_eq!(quick(&layer, Protocol::Rest).await.status(), StatusCode::OK);
         drop(body);
     }
