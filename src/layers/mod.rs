@@ -12,7 +12,7 @@
 //!   response body ends;
 //! - [`timeout`]: a deadline from the head of the request to the end of its
 //!   response body;
-//! - [`panic`]: a handler's panic answered in its protocol's shape.
+//! - [`panic`](mod@panic): a handler's panic answered in its protocol's shape.
 //!
 //! The answers the layers give of their own accord are the [`Refusal`]s.
 
