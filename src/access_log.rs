@@ -18,7 +18,7 @@ use std::{
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use tonic::{Status, body::Body};
+use tonic::body::Body;
 
 use crate::protocol::{GRPC_STATUS, Protocol};
 
@@ -77,14 +77,16 @@ impl Entry {
 }
 
 /// A response body that logs its [`Entry`] once, when it is finished.
+/// Generic over the body it wraps, so the layers' body wrappers stay
+/// unboxed (the API's is [`crate::app::ResponseBody`]).
 #[derive(Debug)]
-pub struct LoggedBody {
-    inner: Body,
+pub struct LoggedBody<B: HttpBody = Body> {
+    inner: B,
     entry: Option<Entry>,
 }
 
-impl LoggedBody {
-    pub fn new(inner: Body, entry: Entry) -> Self {
+impl<B: HttpBody> LoggedBody<B> {
+    pub fn new(inner: B, entry: Entry) -> Self {
         LoggedBody {
             inner,
             entry: Some(entry),
@@ -165,14 +167,14 @@ fn push_escaped(line: &mut Vec<u8>, text: &str) {
     }
 }
 
-impl HttpBody for LoggedBody {
+impl<B: HttpBody<Data = Bytes> + Unpin> HttpBody for LoggedBody<B> {
     type Data = Bytes;
-    type Error = Status;
+    type Error = B::Error;
 
     fn poll_frame(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -199,7 +201,7 @@ impl HttpBody for LoggedBody {
     }
 }
 
-impl Drop for LoggedBody {
+impl<B: HttpBody> Drop for LoggedBody<B> {
     fn drop(&mut self) {
         // Still unlogged here means the body was never read to its end: an
         // empty body hyper never polled, or a client that went away.

@@ -6,7 +6,49 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{ArgAction, Parser, builder::BoolishValueParser};
 
-use crate::cors::{CorsConfigError, CorsPolicy, CorsSettings};
+use crate::{
+    cors::{CorsConfigError, CorsPolicy, CorsSettings},
+    tls::TlsError,
+};
+
+/// Every default, written once: the flags show and parse these, and
+/// [`Transport::default`] and [`crate::ApiBuilder::new`] take the same values,
+/// so an embedder and the binary cannot drift apart.
+pub mod defaults {
+    use super::DurationDefault;
+
+    pub const LISTEN: &str = "127.0.0.1:5000";
+    pub const WEB_LISTEN: &str = "127.0.0.1:1234";
+    /// The demo page's origin, by both of its names.
+    pub const ALLOW_ORIGINS: [&str; 2] = ["http://localhost:1234", "http://127.0.0.1:1234"];
+    pub const CORS_MAX_AGE_SECS: u64 = 60;
+    pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+    pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+    pub const HEADER_READ_TIMEOUT: DurationDefault = DurationDefault::new("10s");
+    pub const REQUEST_TIMEOUT: DurationDefault = DurationDefault::new("30s");
+    pub const MAX_CONCURRENT_REQUESTS: usize = 10_000;
+    pub const MAX_CONNECTIONS: usize = 25_000;
+    pub const HTTP2_MAX_CONCURRENT_STREAMS: u32 = 256;
+    pub const LOG: &str = "info";
+}
+
+/// A duration default both as the flag's text (what `--help` shows and the
+/// parser reads) and as its value, from one literal. A literal that does not
+/// parse fails the build, not the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationDefault {
+    pub text: &'static str,
+    pub value: Duration,
+}
+
+impl DurationDefault {
+    pub const fn new(text: &'static str) -> Self {
+        match duration(text) {
+            Some(value) => DurationDefault { text, value },
+            None => panic!("a duration default must read like a --*-timeout flag value"),
+        }
+    }
+}
 
 /// The gateway's command line.
 #[derive(Debug, Clone, Parser)]
@@ -20,13 +62,13 @@ pub struct Args {
     #[arg(
         long,
         env = "GREET_LISTEN",
-        default_value = "127.0.0.1:5000",
+        default_value = defaults::LISTEN,
         value_name = "ADDR"
     )]
     pub listen: SocketAddr,
 
     /// Address of the demo page (a second origin), or `off`.
-    #[arg(long, env = "GREET_WEB_LISTEN", default_value = "127.0.0.1:1234", value_name = "ADDR|off", value_parser = parse_web_listen)]
+    #[arg(long, env = "GREET_WEB_LISTEN", default_value = defaults::WEB_LISTEN, value_name = "ADDR|off", value_parser = parse_web_listen)]
     pub web_listen: WebListen,
 
     /// A browser origin allowed to call the API, exactly as browsers send it
@@ -37,7 +79,7 @@ pub struct Args {
         long = "allow-origin",
         env = "GREET_ALLOW_ORIGINS",
         value_delimiter = ',',
-        default_values = ["http://localhost:1234", "http://127.0.0.1:1234"],
+        default_values = defaults::ALLOW_ORIGINS,
         value_name = "ORIGIN"
     )]
     pub allow_origins: Vec<String>,
@@ -71,7 +113,7 @@ pub struct Args {
     #[arg(
         long,
         env = "GREET_CORS_MAX_AGE",
-        default_value_t = 60,
+        default_value_t = defaults::CORS_MAX_AGE_SECS,
         value_name = "SECONDS"
     )]
     pub cors_max_age: u64,
@@ -88,30 +130,33 @@ pub struct Args {
 
     /// Largest request body, in bytes, on every protocol (REST answers 413,
     /// gRPC and gRPC-Web RESOURCE_EXHAUSTED).
-    #[arg(long, env = "GREET_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_name = "BYTES")]
+    #[arg(long, env = "GREET_MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES, value_name = "BYTES")]
     pub max_body_bytes: usize,
 
     /// Largest request head (request line and headers), in bytes; larger
     /// heads get 431 (HTTP/1.1) or a refused stream (HTTP/2).
-    #[arg(long, env = "GREET_MAX_HEADER_BYTES", default_value_t = 16 * 1024, value_name = "BYTES")]
+    #[arg(long, env = "GREET_MAX_HEADER_BYTES", default_value_t = defaults::MAX_HEADER_BYTES, value_name = "BYTES")]
     pub max_header_bytes: usize,
 
     /// How long a client may take to send a complete request head before the
     /// connection is closed (slow-loris protection). E.g. `10s`, `500ms`.
-    #[arg(long, env = "GREET_HEADER_READ_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, env = "GREET_HEADER_READ_TIMEOUT", default_value = defaults::HEADER_READ_TIMEOUT.text, value_name = "DURATION", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
 
-    /// Longest time a request may take, body upload included (REST 504,
-    /// gRPC DEADLINE_EXCEEDED). A shorter `grpc-timeout` from the client wins.
-    #[arg(long, env = "GREET_REQUEST_TIMEOUT", default_value = "30s", value_name = "DURATION", value_parser = parse_duration)]
+    /// Longest time a request may take, from its head to the end of the
+    /// answer's body (REST 504, gRPC DEADLINE_EXCEEDED; a streaming answer
+    /// still going then ends with DEADLINE_EXCEEDED). A shorter
+    /// `grpc-timeout` from the client wins.
+    #[arg(long, env = "GREET_REQUEST_TIMEOUT", default_value = defaults::REQUEST_TIMEOUT.text, value_name = "DURATION", value_parser = parse_duration)]
     pub request_timeout: Duration,
 
-    /// Requests served at once; beyond it requests are shed at once with
-    /// REST 503 or gRPC UNAVAILABLE instead of queueing.
+    /// Requests served at once, a streaming answer counting until it ends;
+    /// beyond it requests are shed at once with REST 503 or gRPC UNAVAILABLE
+    /// instead of queueing.
     #[arg(
         long,
         env = "GREET_MAX_CONCURRENT_REQUESTS",
-        default_value_t = 10_000,
+        default_value_t = defaults::MAX_CONCURRENT_REQUESTS,
         value_name = "N"
     )]
     pub max_concurrent_requests: usize,
@@ -121,7 +166,7 @@ pub struct Args {
     #[arg(
         long,
         env = "GREET_MAX_CONNECTIONS",
-        default_value_t = 25_000,
+        default_value_t = defaults::MAX_CONNECTIONS,
         value_name = "N"
     )]
     pub max_connections: usize,
@@ -130,7 +175,7 @@ pub struct Args {
     #[arg(
         long,
         env = "GREET_HTTP2_MAX_STREAMS",
-        default_value_t = 256,
+        default_value_t = defaults::HTTP2_MAX_CONCURRENT_STREAMS,
         value_name = "N"
     )]
     pub http2_max_concurrent_streams: u32,
@@ -157,7 +202,7 @@ pub struct Args {
     #[arg(
         long = "log",
         env = "RUST_LOG",
-        default_value = "info",
+        default_value = defaults::LOG,
         value_name = "FILTER"
     )]
     pub log: String,
@@ -181,19 +226,42 @@ fn parse_web_listen(raw: &str) -> Result<WebListen, String> {
 
 /// `250ms`, `10s`, `2m`, or a bare number of seconds.
 fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let raw = raw.trim();
-    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
-    let (digits, unit) = raw.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("'{raw}' is not a duration such as 500ms, 10s or 2m"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!(
-            "'{raw}' is not a duration such as 500ms, 10s or 2m"
-        )),
+    duration(raw).ok_or_else(|| {
+        format!(
+            "'{}' is not a duration such as 500ms, 10s or 2m",
+            raw.trim()
+        )
+    })
+}
+
+/// The grammar of [`parse_duration`], as a `const fn` so that the defaults
+/// are checked by the compiler; `None` for anything else, or a number of
+/// seconds too large to hold.
+const fn duration(raw: &str) -> Option<Duration> {
+    let bytes = raw.trim_ascii().as_bytes();
+    let mut n: u64 = 0;
+    let mut digits = 0;
+    while digits < bytes.len() && bytes[digits].is_ascii_digit() {
+        n = match n.checked_mul(10) {
+            Some(tens) => match tens.checked_add((bytes[digits] - b'0') as u64) {
+                Some(n) => n,
+                None => return None,
+            },
+            None => return None,
+        };
+        digits += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    match bytes.split_at(digits).1 {
+        b"ms" => Some(Duration::from_millis(n)),
+        b"" | b"s" => Some(Duration::from_secs(n)),
+        b"m" => match n.checked_mul(60) {
+            Some(secs) => Some(Duration::from_secs(secs)),
+            None => None,
+        },
+        _ => None,
     }
 }
 
@@ -202,14 +270,12 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
 pub enum ConfigError {
     #[error("CORS: {0}")]
     Cors(#[from] CorsConfigError),
-    #[error("--max-body-bytes must be at least 1")]
-    ZeroBodyLimit,
     #[error("--{0} must be at least 1")]
     Zero(&'static str),
     #[error("--max-header-bytes must be at least 8192 (hyper's smallest read buffer)")]
     TinyHeaderLimit,
     #[error("TLS: {0}")]
-    Tls(String),
+    Tls(#[from] TlsError),
     #[error("--listen and --web-listen are both {0}: give the demo page its own port, or 'off'")]
     SamePort(SocketAddr),
 }
@@ -256,10 +322,10 @@ impl Default for Transport {
     /// The defaults of the flags, without TLS.
     fn default() -> Self {
         Transport {
-            max_header_bytes: 16 * 1024,
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 25_000,
-            http2_max_concurrent_streams: 256,
+            max_header_bytes: defaults::MAX_HEADER_BYTES,
+            header_read_timeout: defaults::HEADER_READ_TIMEOUT.value,
+            max_connections: defaults::MAX_CONNECTIONS,
+            http2_max_concurrent_streams: defaults::HTTP2_MAX_CONCURRENT_STREAMS,
             tls: None,
         }
     }
@@ -275,14 +341,12 @@ impl Args {
             allow_private_network: self.allow_private_network,
             max_age_secs: self.cors_max_age,
         })?;
-        if self.max_body_bytes == 0 {
-            return Err(ConfigError::ZeroBodyLimit);
-        }
         for (flag, value) in [
+            ("max-body-bytes", self.max_body_bytes),
             ("max-concurrent-requests", self.max_concurrent_requests),
             ("max-connections", self.max_connections),
             (
-                "http2-max-streams",
+                "http2-max-concurrent-streams",
                 self.http2_max_concurrent_streams as usize,
             ),
             ("request-timeout", self.request_timeout.as_millis() as usize),
@@ -348,41 +412,36 @@ mod tests {
         assert_eq!(a.cors_max_age, 60);
         assert!(!a.allow_credentials);
         assert_eq!(s.max_body_bytes, 1_048_576);
+        assert_eq!(s.request_timeout, Duration::from_secs(30));
+        assert_eq!(s.max_concurrent_requests, 10_000);
     }
 
     #[test]
-    fn switches_take_the_usual_truthy_words_from_the_environment() {
-        for (value, expected) in [
-            ("true", true),
-            ("1", true),
-            ("yes", true),
-            ("on", true),
-            ("false", false),
-            ("0", false),
-            ("off", false),
-        ] {
-            let args = temp_env(&[("GREET_ALLOW_PRIVATE_NETWORK", value)], || {
-                args(&[]).unwrap()
-            });
-            assert_eq!(args.allow_private_network, expected, "{value}");
-        }
+    fn the_flags_and_transport_default_agree() {
+        let flags = args(&[]).unwrap().validate().unwrap().transport;
+        let default = Transport::default();
+        assert_eq!(flags.max_header_bytes, default.max_header_bytes);
+        assert_eq!(flags.header_read_timeout, default.header_read_timeout);
+        assert_eq!(flags.max_connections, default.max_connections);
+        assert_eq!(
+            flags.http2_max_concurrent_streams,
+            default.http2_max_concurrent_streams
+        );
     }
 
-    /// Runs `f` with environment variables set (tests in this module that
-    /// read the environment hold this lock).
-    fn temp_env<T>(vars: &[(&str, &str)], f: impl FnOnce() -> T) -> T {
-        static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        for (k, v) in vars {
-            // SAFETY: serialized by LOCK; no other test reads these variables.
-            unsafe { std::env::set_var(k, v) };
+    #[test]
+    fn a_zero_limit_names_its_flag() {
+        for flag in [
+            "--max-body-bytes",
+            "--max-concurrent-requests",
+            "--max-connections",
+            "--http2-max-concurrent-streams",
+            "--request-timeout",
+            "--header-read-timeout",
+        ] {
+            let err = args(&[flag, "0"]).unwrap().validate().unwrap_err();
+            assert_eq!(err.to_string(), format!("{flag} must be at least 1"));
         }
-        let out = f();
-        for (k, _) in vars {
-            // SAFETY: as above.
-            unsafe { std::env::remove_var(k) };
-        }
-        out
     }
 
     #[test]
@@ -433,6 +492,13 @@ mod tests {
         assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert!(parse_duration("1h").is_err());
+        assert_eq!(parse_duration(" 5s "), Ok(Duration::from_secs(5)));
+        assert_eq!(
+            parse_duration("1h"),
+            Err("'1h' is not a duration such as 500ms, 10s or 2m".to_owned())
+        );
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("99999999999999999999s").is_err());
+        assert!(parse_duration("999999999999999999m").is_err());
     }
 }

@@ -294,33 +294,41 @@ where
 /// passes the body through, and reaches services that decode it. The
 /// response's encoding follows `Accept`, which is left alone.
 #[derive(Clone)]
-pub struct GrpcWeb {
-    binary: GrpcWebService<GrpcService>,
-    text: GrpcWebService<GrpcService>,
+pub struct GrpcWeb<S> {
+    binary: GrpcWebService<S>,
+    text: GrpcWebService<S>,
 }
 
-/// gRPC-Web for the services of `grpc`.
-pub fn web(grpc: &GrpcService) -> GrpcWeb {
+/// gRPC-Web in front of `binary`, a [`GrpcService`] (under whatever layers
+/// the caller stacked on it), and `text`, the same for base64 bodies (built
+/// on [`GrpcService::text`]).
+pub fn web<S>(binary: S, text: S) -> GrpcWeb<S> {
     GrpcWeb {
-        binary: GrpcWebLayer::new().layer(grpc.clone()),
-        text: GrpcWebLayer::new().layer(GrpcService {
-            text: true,
-            ..grpc.clone()
-        }),
+        binary: GrpcWebLayer::new().layer(binary),
+        text: GrpcWebLayer::new().layer(text),
     }
 }
 
-impl<B> tower::Service<http::Request<B>> for GrpcWeb
+impl GrpcService {
+    /// The same services, reading gRPC-Web text (base64) bodies.
+    pub fn text(&self) -> GrpcService {
+        GrpcService {
+            text: true,
+            ..self.clone()
+        }
+    }
+}
+
+impl<S, B> tower::Service<http::Request<B>> for GrpcWeb<S>
 where
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<tonic::codegen::StdError> + std::fmt::Display,
+    GrpcWebService<S>: tower::Service<http::Request<B>>,
 {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = <GrpcWebService<GrpcService> as tower::Service<http::Request<B>>>::Future;
+    type Response = <GrpcWebService<S> as tower::Service<http::Request<B>>>::Response;
+    type Error = <GrpcWebService<S> as tower::Service<http::Request<B>>>::Error;
+    type Future = <GrpcWebService<S> as tower::Service<http::Request<B>>>::Future;
 
     /// Both faces wrap a [`GrpcService`], which is always ready.
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 

@@ -15,26 +15,31 @@
 //! - [`access_log`]: one log line per request, written when its body ends.
 //! - [`protocol`]: which face a request is for, and each face's own error shape.
 //! - [`rfc3339`]: hand-written UTC timestamps for log lines and JSON.
-//! - [`server`]: the listener, limits, protocol dispatch, graceful shutdown.
+//! - [`app`]: the API port's one tower service: the layer stack, dispatch by protocol.
+//! - [`layers`]: the tower layers of that stack: classify, access log, CORS, shedding, timeout, panics.
+//! - [`listener`]: accept loop, hyper settings, TLS handshake, graceful shutdown.
 //! - [`tls`]: HTTPS with rustls, ALPN h2 and http/1.1.
 //! - [`web`]: the demo page in `web/`, served on a second origin.
 
 pub mod access_log;
+pub mod app;
 pub mod config;
 pub mod cors;
 pub mod greeter;
 pub mod grpc;
+pub mod layers;
+pub mod listener;
 pub mod log_sink;
 pub mod logging;
 pub mod pb;
 pub mod protocol;
 pub mod request_error;
 pub mod rfc3339;
-pub mod server;
 pub mod status;
 pub mod tls;
 pub mod transcode;
 pub mod web;
 
+pub use app::{Api, ApiBuilder};
 pub use config::Settings;
-pub use server::{Api, ApiBuilder, run, shutdown_signal};
+pub use listener::{run, shutdown_signal};

@@ -1,23 +1,69 @@
 //! The `greet-gateway` binary: configuration, logging, bind, serve.
+//!
+//! Exit codes: 0 after a clean shutdown, and for `--help` and `--version`;
+//! 2 when the configuration is refused (a flag or environment variable that
+//! does not parse, a refused combination, a bad log filter), the code clap
+//! gives its own parse errors; 1 when the start fails for another reason,
+//! such as a port already in use. A refusal is one `error: <reason>` on
+//! stderr (clap adds a hint to try `--help`), and never a backtrace,
+//! whatever `RUST_BACKTRACE` says: these are answers for the operator, not
+//! bugs.
+
+use std::{fmt::Display, process::ExitCode};
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use greet_gateway::{
-    ApiBuilder,
+    ApiBuilder, Settings,
     config::{Args, Transport},
     logging, run, shutdown_signal, web,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let filter = EnvFilter::try_new(&args.log)
-        .with_context(|| format!("invalid log filter '{}'", args.log))?;
-    let _flush_on_exit = logging::init(filter);
-    let settings = args.validate()?;
+/// The exit code of a refused configuration (clap's usage-error code).
+const REFUSED: u8 = 2;
 
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        // `--help` and `--version` come this way too; clap knows their
+        // stream (stdout) and code (0).
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(REFUSED));
+        }
+    };
+    let filter = match EnvFilter::try_new(&args.log) {
+        Ok(filter) => filter,
+        Err(error) => return refuse(format!("invalid log filter '{}': {error}", args.log)),
+    };
+    let _flush_on_exit = logging::init(filter);
+    let settings = match args.validate() {
+        Ok(settings) => settings,
+        Err(error) => return refuse(error),
+    };
+    let started = tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| runtime.block_on(serve(settings)));
+    match started {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}`: the causes on one line, and no backtrace.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Says why the configuration is refused.
+fn refuse(reason: impl Display) -> ExitCode {
+    eprintln!("error: {reason}");
+    ExitCode::from(REFUSED)
+}
+
+/// Binds both listeners and serves until SIGINT or SIGTERM.
+async fn serve(settings: Settings) -> anyhow::Result<()> {
     let api = ApiBuilder::from_settings(&settings)
         .build(settings.cors.clone())
         .await?;

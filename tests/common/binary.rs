@@ -35,6 +35,11 @@ impl Gateway {
     /// Starts the binary with `flags` (the API and demo page on port 0 unless
     /// the flags say otherwise) and waits until both listeners are up.
     pub fn start(flags: &[&str]) -> Gateway {
+        Gateway::start_with_env(flags, &[])
+    }
+
+    /// [`Gateway::start`] with environment variables set for the process.
+    pub fn start_with_env(flags: &[&str], env: &[(&str, &str)]) -> Gateway {
         let args = with_listeners(flags, "127.0.0.1:0");
         let web_off = args
             .windows(2)
@@ -42,6 +47,7 @@ impl Gateway {
         let mut child = Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
             .args(&args)
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

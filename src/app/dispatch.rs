@@ -1,0 +1,177 @@
+//! The end of the shared stack: each request goes to the face that speaks
+//! its protocol, as the classification labelled it.
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, Version};
+use http_body_util::Either;
+use pin_project_lite::pin_project;
+use tonic::body::Body;
+use tower::{BoxError, Service};
+use tower_http::{body::UnsyncBoxBody, catch_panic::CatchPanic};
+
+use crate::{
+    grpc::{GrpcService, GrpcWeb},
+    layers::{
+        classify::Classified,
+        panic::PanicRefusal,
+        timeout::{DeadlineBody, Timeout},
+    },
+    protocol::Protocol,
+    status::ErrorReply,
+    transcode::Transcoder,
+};
+
+/// A protocol's handler under its deadline and panic guard.
+pub type Face<S> = Timeout<CatchPanic<S, PanicRefusal>>;
+
+/// The body of a face's answer (tower-http's catch-panic boxes the
+/// handler's), or an answer of the timeout's or the dispatch's own.
+pub type FaceBody = Either<DeadlineBody<UnsyncBoxBody<Bytes, BoxError>>, Body>;
+
+/// One face per protocol.
+pub struct Faces {
+    pub grpc: Face<GrpcService>,
+    pub grpc_web: GrpcWeb<Face<GrpcService>>,
+    pub rest: Face<Rest>,
+}
+
+/// Hands each request to its protocol's face.
+#[derive(Clone)]
+pub struct Dispatch {
+    faces: Arc<Faces>,
+}
+
+impl Dispatch {
+    pub fn new(faces: Faces) -> Self {
+        Dispatch {
+            faces: Arc::new(faces),
+        }
+    }
+}
+
+/// The futures of the faces, for a request body `B`.
+type GrpcFuture<B> = <Face<GrpcService> as Service<Request<B>>>::Future;
+type GrpcWebFuture<B> = <GrpcWeb<Face<GrpcService>> as Service<Request<B>>>::Future;
+type RestFuture<B> = <Face<Rest> as Service<Request<B>>>::Future;
+
+impl<B> Service<Request<Classified<B>>> for Dispatch
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Response = Response<FaceBody>;
+    type Error = Infallible;
+    type Future = DispatchFuture<GrpcFuture<B>, GrpcWebFuture<B>, RestFuture<B>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Classified<B>>) -> Self::Future {
+        let (head, body) = request.into_parts();
+        let protocol = body.protocol();
+        let request = Request::from_parts(head, body.into_inner());
+        match protocol {
+            // Native gRPC needs HTTP/2 trailers; say so rather than fail oddly.
+            Protocol::Grpc if request.version() < Version::HTTP_2 => DispatchFuture::Answered {
+                answer: Some(
+                    ErrorReply::new(
+                        StatusCode::BAD_REQUEST,
+                        "Native gRPC needs HTTP/2; over HTTP/1.1 use gRPC-Web (application/grpc-web+proto)",
+                    )
+                    .into_response(),
+                ),
+            },
+            Protocol::Grpc => DispatchFuture::Grpc {
+                future: self.faces.grpc.clone().call(request),
+            },
+            Protocol::GrpcWeb { .. } => DispatchFuture::GrpcWeb {
+                future: self.faces.grpc_web.clone().call(request),
+            },
+            // The CORS layer answers every preflight; one that got here would
+            // be an OPTIONS request like any other, REST's to answer.
+            Protocol::Rest | Protocol::Preflight => DispatchFuture::Rest {
+                future: self.faces.rest.clone().call(request),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Dispatch`]: the chosen face's.
+    #[project = DispatchProjection]
+    pub enum DispatchFuture<G, W, R> {
+        Grpc { #[pin] future: G },
+        GrpcWeb { #[pin] future: W },
+        Rest { #[pin] future: R },
+        Answered { answer: Option<Response<Body>> },
+    }
+}
+
+impl<G, W, R> Future for DispatchFuture<G, W, R>
+where
+    G: Future<Output = Result<Response<FaceBody>, Infallible>>,
+    W: Future<Output = Result<Response<Body>, Infallible>>,
+    R: Future<Output = Result<Response<FaceBody>, Infallible>>,
+{
+    type Output = Result<Response<FaceBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            DispatchProjection::Grpc { future } => future.poll(cx),
+            DispatchProjection::Rest { future } => future.poll(cx),
+            DispatchProjection::GrpcWeb { future } => future
+                .poll(cx)
+                .map_ok(|response| response.map(Either::Right)),
+            DispatchProjection::Answered { answer } => {
+                let answer = answer
+                    .take()
+                    .expect("a future is not polled after it completed");
+                Poll::Ready(Ok(answer.map(Either::Right)))
+            }
+        }
+    }
+}
+
+/// The REST transcoder as a tower service.
+#[derive(Clone)]
+pub struct Rest {
+    transcoder: Arc<Transcoder>,
+}
+
+impl Rest {
+    pub fn new(transcoder: Transcoder) -> Self {
+        Rest {
+            transcoder: Arc::new(transcoder),
+        }
+    }
+}
+
+impl<B> Service<Request<B>> for Rest
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    /// Boxed: the transcoder is async code, whose future has no name. It is
+    /// the one boxed future of a REST request, as the whole API's was.
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let transcoder = Arc::clone(&self.transcoder);
+        Box::pin(async move { Ok(transcoder.handle(request).await) })
+    }
+}

@@ -1,0 +1,145 @@
+//! The access-log layer: notes what the request was when it arrives, and
+//! wraps the response body in a [`LoggedBody`], which writes the line
+//! ([`crate::access_log`]) when the body ends, so the latency covers the
+//! whole answer and a gRPC status from the trailers is known.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Instant,
+};
+
+use http::{Method, Request, Response, Uri};
+use http_body::Body as HttpBody;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use super::classify::Classified;
+use crate::{
+    access_log::{Entry, LoggedBody},
+    protocol::{GRPC_STATUS, Protocol},
+};
+
+/// Logs one line per request; see the module docs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AccessLogLayer;
+
+impl<S> Layer<S> for AccessLogLayer {
+    type Service = AccessLog<S>;
+
+    fn layer(&self, inner: S) -> AccessLog<S> {
+        AccessLog { inner }
+    }
+}
+
+/// The service of [`AccessLogLayer`].
+#[derive(Debug, Clone)]
+pub struct AccessLog<S> {
+    inner: S,
+}
+
+impl<S, B, ResBody> Service<Request<Classified<B>>> for AccessLog<S>
+where
+    S: Service<Request<Classified<B>>, Response = Response<ResBody>>,
+    ResBody: HttpBody,
+{
+    type Response = Response<LoggedBody<ResBody>>;
+    type Error = S::Error;
+    type Future = AccessLogFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Classified<B>>) -> Self::Future {
+        let arrival = Arrival {
+            started: Instant::now(),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            protocol: request.body().protocol(),
+        };
+        AccessLogFuture {
+            future: self.inner.call(request),
+            arrival: Some(arrival),
+        }
+    }
+}
+
+/// What is known of a request before its answer.
+#[derive(Debug)]
+struct Arrival {
+    started: Instant,
+    method: Method,
+    uri: Uri,
+    protocol: Protocol,
+}
+
+pin_project! {
+    /// The future of [`AccessLog`]: the inner answer, its body logged.
+    pub struct AccessLogFuture<F> {
+        #[pin]
+        future: F,
+        arrival: Option<Arrival>,
+    }
+}
+
+impl<F, ResBody, E> Future for AccessLogFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: HttpBody,
+{
+    type Output = Result<Response<LoggedBody<ResBody>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.future.poll(cx))?;
+        let arrival = this
+            .arrival
+            .take()
+            .expect("a future is not polled after it completed");
+        let entry = Entry {
+            started: arrival.started,
+            method: arrival.method,
+            uri: arrival.uri,
+            protocol: arrival.protocol,
+            status: response.status(),
+            // A trailers-only gRPC answer has it here; otherwise the body
+            // finds it in the trailers.
+            grpc_status: response.headers().get(&GRPC_STATUS).cloned(),
+        };
+        Poll::Ready(Ok(response.map(|body| LoggedBody::new(body, entry))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use http::StatusCode;
+    use http_body_util::{BodyExt, Full};
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_answer_passes_through_whole() {
+        let service = AccessLogLayer.layer(service_fn(|_: Request<Classified<()>>| async {
+            let mut response = Response::new(Full::new(Bytes::from_static(b"hello")));
+            *response.status_mut() = StatusCode::ACCEPTED;
+            response
+                .headers_mut()
+                .insert("x-answer", http::HeaderValue::from_static("yes"));
+            Ok::<_, Infallible>(response)
+        }));
+        let request = Request::post("/greet")
+            .body(Classified::new(Protocol::Rest, ()))
+            .expect("a valid request");
+        let response = service.oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(response.headers()["x-answer"], "yes");
+        let body = response.into_body().collect().await.expect("a full body");
+        assert_eq!(body.to_bytes(), "hello");
+    }
+}

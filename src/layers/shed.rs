@@ -1,0 +1,284 @@
+//! The concurrency limit (`--max-concurrent-requests`): a request takes a
+//! permit or is refused at once (REST 503, gRPC and gRPC-Web UNAVAILABLE),
+//! never queued, so a flood costs the server a refusal, not memory.
+//!
+//! The permit moves into the response body and is given back when the body
+//! yields its last frame (or is dropped), so a streaming answer (a health
+//! `Watch`, reflection) holds its place for as long as it streams, and the
+//! next request finds the place free by the time the client has seen the end.
+//!
+//! Why not tower's `ConcurrencyLimit` and `LoadShed`: the first queues in
+//! `poll_ready` and gives the permit back when the response *future* ends,
+//! before a streaming body has started; the second turns a full limit into
+//! an error (`Overloaded`), not an answer in the request's protocol.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll, ready},
+};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::Either;
+use pin_project_lite::pin_project;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tonic::body::Body;
+use tower::{Layer, Service};
+
+use super::{Refusal, classify::Classified};
+
+/// Lets at most `max_concurrent` requests in at once; see the module docs.
+#[derive(Debug, Clone)]
+pub struct ShedLayer {
+    permits: Arc<Semaphore>,
+}
+
+impl ShedLayer {
+    pub fn new(max_concurrent: usize) -> Self {
+        ShedLayer {
+            permits: Arc::new(Semaphore::new(max_concurrent)),
+        }
+    }
+}
+
+impl<S> Layer<S> for ShedLayer {
+    type Service = Shed<S>;
+
+    fn layer(&self, inner: S) -> Shed<S> {
+        Shed {
+            inner,
+            permits: Arc::clone(&self.permits),
+        }
+    }
+}
+
+/// The service of [`ShedLayer`].
+#[derive(Debug, Clone)]
+pub struct Shed<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+}
+
+impl<S, B, ResBody> Service<Request<Classified<B>>> for Shed<S>
+where
+    S: Service<Request<Classified<B>>, Response = Response<ResBody>>,
+{
+    /// The inner answer holding its permit, or the refusal.
+    type Response = Response<Either<PermitBody<ResBody>, Body>>;
+    type Error = S::Error;
+    type Future = ShedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Classified<B>>) -> Self::Future {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => ShedFuture::Admitted {
+                future: self.inner.call(request),
+                permit: Some(permit),
+            },
+            Err(_) => ShedFuture::Refused {
+                answer: Some(Refusal::Overloaded.response(request.body().protocol())),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`Shed`].
+    #[project = ShedProjection]
+    pub enum ShedFuture<F> {
+        Admitted {
+            #[pin]
+            future: F,
+            permit: Option<OwnedSemaphorePermit>,
+        },
+        Refused { answer: Option<Response<Body>> },
+    }
+}
+
+impl<F, ResBody, E> Future for ShedFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+{
+    type Output = Result<Response<Either<PermitBody<ResBody>, Body>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ShedProjection::Admitted { future, permit } => {
+                // An error drops the permit with this future.
+                let response = ready!(future.poll(cx))?;
+                let permit = permit.take();
+                Poll::Ready(Ok(
+                    response.map(|inner| Either::Left(PermitBody { inner, permit }))
+                ))
+            }
+            ShedProjection::Refused { answer } => {
+                let answer = answer
+                    .take()
+                    .expect("a future is not polled after it completed");
+                Poll::Ready(Ok(answer.map(Either::Right)))
+            }
+        }
+    }
+}
+
+pin_project! {
+    /// A response body holding its request's permit until its last frame.
+    #[derive(Debug)]
+    pub struct PermitBody<B> {
+        #[pin]
+        inner: B,
+        permit: Option<OwnedSemaphorePermit>,
+    }
+}
+
+impl<B> HttpBody for PermitBody<B>
+where
+    B: HttpBody<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let mut this = self.project();
+        let polled = ready!(this.inner.as_mut().poll_frame(cx));
+        // Trailers are always the last frame; an error ends the body too.
+        let last = match &polled {
+            None | Some(Err(_)) => true,
+            Some(Ok(frame)) => frame.is_trailers() || this.inner.is_end_stream(),
+        };
+        if last {
+            *this.permit = None;
+        }
+        Poll::Ready(polled)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use http::StatusCode;
+    use http_body_util::{BodyExt, Full};
+    use tower::{ServiceExt, service_fn};
+
+    use super::*;
+    use crate::{
+        layers::test_support::{Frames, Streamed, answering, stream},
+        protocol::Protocol,
+    };
+
+    fn request(protocol: Protocol) -> Request<Classified<()>> {
+        Request::post("/x")
+            .body(Classified::new(protocol, ()))
+            .expect("a valid request")
+    }
+
+    /// A request whose handler answers at once, with an empty body.
+    async fn quick(
+        layer: &ShedLayer,
+        protocol: Protocol,
+    ) -> Response<Either<PermitBody<Body>, Body>> {
+        let handler = service_fn(|_: Request<Classified<()>>| async {
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        });
+        layer
+            .layer(handler)
+            .oneshot(request(protocol))
+            .await
+            .expect("infallible")
+    }
+
+    /// A gRPC request whose answer streams what the test sends.
+    async fn streaming(layer: &ShedLayer) -> (Frames, Either<PermitBody<Streamed>, Body>) {
+        let (frames, body) = stream();
+        let response = layer
+            .layer(answering(body))
+            .oneshot(request(Protocol::Grpc))
+            .await
+            .expect("infallible");
+        (frames, response.into_body())
+    }
+
+    #[tokio::test]
+    async fn a_streaming_answer_holds_its_place_until_its_last_frame() {
+        let layer = ShedLayer::new(1);
+        let (frames, mut body) = streaming(&layer).await;
+        frames
+            .send(Ok(Frame::data(Bytes::from_static(b"one"))))
+            .await
+            .expect("the body is alive");
+        let first = body.frame().await.expect("a frame").expect("no error");
+        assert_eq!(first.into_data().expect("data"), "one");
+
+        // The only permit is taken while the body streams.
+        let refused = quick(&layer, Protocol::Rest).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = refused.into_body().collect().await.expect("a full body");
+        assert_eq!(
+            text.to_bytes(),
+            r#"{"error":"Server is at its concurrent request limit; retry shortly"}"#
+        );
+        let refused = quick(&layer, Protocol::Grpc).await;
+        assert_eq!(refused.status(), StatusCode::OK);
+        assert_eq!(refused.headers()["grpc-status"], "14");
+
+        // The last frame gives the permit back, before the body is dropped.
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+        frames
+            .send(Ok(Frame::trailers(trailers)))
+            .await
+            .expect("the body is alive");
+        let last = body.frame().await.expect("a frame").expect("no error");
+        assert!(last.is_trailers());
+        assert_eq!(quick(&layer, Protocol::Rest).await.status(), StatusCode::OK);
+        drop(body);
+    }
+
+    #[tokio::test]
+    async fn a_whole_answer_gives_its_place_back_with_its_only_frame() {
+        let layer = ShedLayer::new(1);
+        let handler = service_fn(|_: Request<Classified<()>>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"hello"))))
+        });
+        let response = layer
+            .layer(handler)
+            .oneshot(request(Protocol::Rest))
+            .await
+            .expect("infallible");
+        let mut body = response.into_body();
+        let only = body.frame().await.expect("a frame").expect("no error");
+        assert_eq!(only.into_data().expect("data"), "hello");
+        assert_eq!(quick(&layer, Protocol::Rest).await.status(), StatusCode::OK);
+        drop(body);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_answer_gives_its_place_back() {
+        let layer = ShedLayer::new(1);
+        let (_frames, body) = streaming(&layer).await;
+        assert_eq!(
+            quick(&layer, Protocol::Rest).await.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        drop(body);
+        assert_eq!(quick(&layer, Protocol::Rest).await.status(), StatusCode::OK);
+    }
+}

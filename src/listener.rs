@@ -1,0 +1,194 @@
+//! The listener: accepts connections on a bound socket and serves any tower
+//! service on them with hyper, HTTP/1.1 and h2c (or HTTPS with ALPN), under
+//! the transport limits, until a shutdown signal; then it stops accepting
+//! and lets in-flight connections finish.
+//!
+//! It knows nothing of the API: `main` runs the [`crate::Api`] and the demo
+//! page ([`crate::web`]) through the same [`run`].
+
+use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto, graceful::GracefulShutdown},
+    service::TowerToHyperService,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpListener,
+    sync::Semaphore,
+};
+use tower::Service;
+
+use crate::config::Transport;
+
+/// Probe a connection idle for 60 s every 20 s; three unanswered probes
+/// close it (a dead peer is gone within two minutes).
+const TCP_KEEPALIVE: socket2::TcpKeepalive = socket2::TcpKeepalive::new()
+    .with_time(Duration::from_secs(60))
+    .with_interval(Duration::from_secs(20))
+    .with_retries(3);
+
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves `service` on `listener` (HTTP/1.1 and h2c, or HTTPS with ALPN when
+/// `transport.tls` is set) until `shutdown` resolves, then stops accepting
+/// and lets in-flight connections finish. The caller binds and picks the
+/// trigger, so `main` and tests share one path.
+pub async fn run<S, B>(
+    listener: TcpListener,
+    service: S,
+    transport: Transport,
+    shutdown: impl Future<Output = ()>,
+) where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let builder = Arc::new(connection_builder(&transport));
+    let tls = transport.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+    let connections = Arc::new(Semaphore::new(transport.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+
+    loop {
+        // At the connection limit, wait here: new clients queue in the
+        // kernel's accept backlog instead of costing memory.
+        let permit = tokio::select! {
+            permit = Arc::clone(&connections).acquire_owned() => {
+                permit.expect("the connection semaphore is never closed")
+            }
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off, go on.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        // Dead peers are found by the kernel's TCP keep-alive, on every
+        // protocol and at no cost per request. (hyper's HTTP/2 PING
+        // keep-alive re-armed a timer on every frame: ~1.3k instructions
+        // a gRPC request, `bench/profile`.)
+        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&TCP_KEEPALIVE);
+        let service = TowerToHyperService::new(service.clone());
+        let builder = Arc::clone(&builder);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        let handshake_timeout = transport.header_read_timeout;
+        tokio::spawn(async move {
+            let _permit = permit;
+            let result = match tls {
+                None => serve(&builder, stream, service, watcher).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve(&builder, stream, service, watcher).await,
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            if let Err(error) = result {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+
+    drop(listener);
+    tracing::info!("shutting down: no new connections, finishing in-flight requests");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("grace period over; closing the remaining connections");
+    }
+}
+
+/// One connection, HTTP/1.1 or HTTP/2 by its first bytes, watched for
+/// graceful shutdown.
+async fn serve<I, S, B>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    service: TowerToHyperService<S>,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    watcher.watch(connection).await
+}
+
+/// hyper's settings, from the transport limits.
+fn connection_builder(transport: &Transport) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        // Slow-loris: the whole head must arrive within this time.
+        .header_read_timeout(transport.header_read_timeout)
+        // A head larger than this buffer is answered 431 by hyper.
+        .max_buf_size(transport.max_header_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(transport.http2_max_concurrent_streams)
+        .max_header_list_size(u32::try_from(transport.max_header_bytes).unwrap_or(u32::MAX))
+        // Rapid-reset and error-reset floods: hyper/h2's defaults, made explicit.
+        .max_pending_accept_reset_streams(20)
+        .max_local_error_reset_streams(1024);
+    builder
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
