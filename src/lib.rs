@@ -6,7 +6,7 @@
 //! - [`greeter`]: the greeting rules and their errors; knows nothing of HTTP.
 //! - [`grpc`]: the tonic service calling [`greeter`]; the service table; request bodies checked.
 //! - [`request_error`]: what can be wrong with a request body, with its code and status.
-//! - [`pb`]: code generated from `proto/` and the encoded descriptor set.
+//! - [`pb`]: code generated from `proto/`, the proto3 JSON of each field kind, the descriptor set.
 //! - [`status`]: the one gRPC code → HTTP status table and the `{"error"}` body.
 //! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
 //! - [`cors`]: the one CORS policy: preflights, origin echo, `Vary`, exposed headers.
