@@ -352,3 +352,53 @@ where
 pub fn greet_server() -> GreetServiceServer<Greeter> {
     GreetServiceServer::new(Greeter).max_decoding_message_size(usize::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb;
+
+    fn greet_table(
+        pool: &DescriptorPool,
+        empty_when_absent: &'static str,
+    ) -> Result<ServiceTable, DescribeError> {
+        let mut builder = ServiceTableBuilder::default();
+        builder
+            .add(greet_server())
+            .read_absent_as_empty(empty_when_absent);
+        builder.build(pool)
+    }
+
+    #[test]
+    fn greet_reads_an_absent_message_as_empty_and_unknown_methods_are_streams() {
+        let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
+        let table = greet_table(&pool, GREET_PATH).unwrap();
+        let arity = |path| table.find(path).map(|(_, arity)| arity);
+        assert_eq!(arity(GREET_PATH), Some(Arity::UnaryEmptyWhenAbsent));
+        assert_eq!(arity("/greet.v1.GreetService/Nope"), Some(Arity::Stream));
+        assert_eq!(arity("/no.Such/Greet"), None);
+    }
+
+    #[test]
+    fn a_service_the_pool_does_not_describe_stops_start_up() {
+        let error = greet_table(&DescriptorPool::new(), GREET_PATH)
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "service greet.v1.GreetService is not in any registered descriptor set"
+        );
+    }
+
+    #[test]
+    fn declaring_a_method_that_is_not_served_stops_start_up() {
+        let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
+        let error = greet_table(&pool, "/greet.v1.GreetService/Nope")
+            .err()
+            .unwrap();
+        assert!(matches!(
+            error,
+            DescribeError::NotUnary("/greet.v1.GreetService/Nope")
+        ));
+    }
+}
