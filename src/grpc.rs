@@ -3,8 +3,10 @@
 //!
 //! Also the table of every gRPC service on the port, and the checks each
 //! request body passes on its way in ([`RequestBody`]), so that a bad body
-//! is refused by our own code as a [`RequestError`](crate::request_error::RequestError) with the same code and
+//! is refused by our own code as a [`RequestError`] with the same code and
 //! words on every service, before tonic decodes anything.
+//!
+//! [`RequestError`]: crate::request_error::RequestError
 
 mod body;
 pub mod codec;
@@ -289,9 +291,9 @@ where
 }
 
 /// gRPC-Web in front of the services: tonic-web translates the protocol,
-/// except that a text body's base64 is decoded by [`RequestBody`] (see
-/// `grpc/text.rs` for why): a text request is handed to tonic-web labelled binary, so it
-/// passes the body through, and reaches services that decode it. The
+/// except that a text body's base64 is decoded by [`RequestBody`] (why:
+/// `grpc/text.rs`). A text request is handed to tonic-web labelled binary,
+/// so tonic-web passes its body through, to services that decode it. The
 /// response's encoding follows `Accept`, which is left alone.
 #[derive(Clone)]
 pub struct GrpcWeb {
