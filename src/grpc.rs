@@ -3,8 +3,10 @@
 //!
 //! Also the table of every gRPC service on the port, and the checks each
 //! request body passes on its way in ([`RequestBody`]), so that a bad body
-//! is refused by our own code as a [`RequestError`](crate::request_error::RequestError) with the same code and
+//! is refused by our own code as a [`RequestError`] with the same code and
 //! words on every service, before tonic decodes anything.
+//!
+//! [`RequestError`]: crate::request_error::RequestError
 
 mod body;
 pub mod codec;
@@ -289,9 +291,9 @@ where
 }
 
 /// gRPC-Web in front of the services: tonic-web translates the protocol,
-/// except that a text body's base64 is decoded by [`RequestBody`] (see
-/// `grpc/text.rs` for why): a text request is handed to tonic-web labelled binary, so it
-/// passes the body through, and reaches services that decode it. The
+/// except that a text body's base64 is decoded by [`RequestBody`] (why:
+/// `grpc/text.rs`). A text request is handed to tonic-web labelled binary,
+/// so tonic-web passes its body through, to services that decode it. The
 /// response's encoding follows `Accept`, which is left alone.
 #[derive(Clone)]
 pub struct GrpcWeb<S> {
@@ -359,4 +361,54 @@ where
 /// enabled, so no message grows once read.
 pub fn greet_server() -> GreetServiceServer<Greeter> {
     GreetServiceServer::new(Greeter).max_decoding_message_size(usize::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb;
+
+    fn greet_table(
+        pool: &DescriptorPool,
+        empty_when_absent: &'static str,
+    ) -> Result<ServiceTable, DescribeError> {
+        let mut builder = ServiceTableBuilder::default();
+        builder
+            .add(greet_server())
+            .read_absent_as_empty(empty_when_absent);
+        builder.build(pool)
+    }
+
+    #[test]
+    fn greet_reads_an_absent_message_as_empty_and_unknown_methods_are_streams() {
+        let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
+        let table = greet_table(&pool, GREET_PATH).unwrap();
+        let arity = |path| table.find(path).map(|(_, arity)| arity);
+        assert_eq!(arity(GREET_PATH), Some(Arity::UnaryEmptyWhenAbsent));
+        assert_eq!(arity("/greet.v1.GreetService/Nope"), Some(Arity::Stream));
+        assert_eq!(arity("/no.Such/Greet"), None);
+    }
+
+    #[test]
+    fn a_service_the_pool_does_not_describe_stops_start_up() {
+        let error = greet_table(&DescriptorPool::new(), GREET_PATH)
+            .err()
+            .unwrap();
+        assert_eq!(
+            error.to_string(),
+            "service greet.v1.GreetService is not in any registered descriptor set"
+        );
+    }
+
+    #[test]
+    fn declaring_a_method_that_is_not_served_stops_start_up() {
+        let pool = DescriptorPool::decode(pb::FILE_DESCRIPTOR_SET).unwrap();
+        let error = greet_table(&pool, "/greet.v1.GreetService/Nope")
+            .err()
+            .unwrap();
+        assert!(matches!(
+            error,
+            DescribeError::NotUnary("/greet.v1.GreetService/Nope")
+        ));
+    }
 }
