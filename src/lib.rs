@@ -17,6 +17,8 @@
 //! - [`server`]: the listener, limits, protocol dispatch, graceful shutdown.
 //! - [`tls`]: HTTPS with rustls, ALPN h2 and http/1.1.
 //! - [`web`]: the demo page in `web/`, served on a second origin.
+//! - [`metrics`]: the API's Prometheus metrics, recorded without allocating.
+//! - [`process_metrics`]: the standard `process_*` metrics, read from `/proc`.
 
 pub mod access_log;
 pub mod config;
@@ -25,7 +27,9 @@ pub mod greeter;
 pub mod grpc;
 pub mod log_sink;
 pub mod logging;
+pub mod metrics;
 pub mod pb;
+pub mod process_metrics;
 pub mod protocol;
 pub mod rfc3339;
 pub mod server;
