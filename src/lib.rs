@@ -19,8 +19,10 @@
 //! - [`web`]: the demo page in `web/`, served on a second origin.
 //! - [`metrics`]: the API's Prometheus metrics, recorded without allocating.
 //! - [`process_metrics`]: the standard `process_*` metrics, read from `/proc`.
+//! - [`admin`]: the admin router: `/metrics`, `/healthz`, `/readyz`.
 
 pub mod access_log;
+pub mod admin;
 pub mod config;
 pub mod cors;
 pub mod greeter;
