@@ -249,6 +249,8 @@ impl Api {
                     protocol,
                     status,
                     grpc_status,
+                    request_id: None,
+                    trace_id: None,
                 },
             )
         })
