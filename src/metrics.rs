@@ -523,20 +523,11 @@ mod tests {
     fn a_recorded_request_counts_once_and_lands_in_its_bucket() {
         let metrics = metrics();
         let greet = metrics.route(GREET);
-        metrics.record(
-            Protocol::GrpcWeb { text: true },
-            greet,
-            StatusCode::OK,
-            Some(Code::InvalidArgument),
-            Duration::from_micros(180),
-        );
-        metrics.record(
-            Protocol::GrpcWeb { text: true },
-            greet,
-            StatusCode::OK,
-            Some(Code::Ok),
-            Duration::from_micros(40),
-        );
+        for (code, micros) in [(Code::InvalidArgument, 180), (Code::Ok, 40)] {
+            let took = Duration::from_micros(micros);
+            let text = Protocol::GrpcWeb { text: true };
+            metrics.record(text, greet, StatusCode::OK, Some(code), took);
+        }
         let text = exposition(&metrics);
         assert_eq!(
             sample(&text, &requests("grpc-web-text", GREET, 200, "3")),

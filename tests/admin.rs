@@ -45,11 +45,12 @@ async fn spawn_admin() -> AdminApp {
 
 impl AdminApp {
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
+        self.send(reqwest::Method::GET, path).await
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        let url = format!("{}{path}", self.base);
+        self.http.request(method, url).send().await.unwrap()
     }
 
     /// Scrapes `/metrics` and parses it as Prometheus would.
@@ -78,6 +79,24 @@ fn find<'a>(samples: &'a [Sample], metric: &str, labels: &[(&str, &str)]) -> &'a
         .collect();
     assert_eq!(found.len(), 1, "{metric} {labels:?} in {samples:#?}");
     &found[0].value
+}
+
+/// Requests in flight, connections open (gauges) and requests shed (a
+/// counter), each checked for its type.
+fn load(samples: &[Sample]) -> [f64; 3] {
+    let gauge = |metric| match find(samples, metric, &[]) {
+        Value::Gauge(v) => *v,
+        other => panic!("{metric} is {other:?}"),
+    };
+    let shed = match find(samples, "greet_gateway_requests_shed_total", &[]) {
+        Value::Counter(v) => *v,
+        other => panic!("shed is {other:?}"),
+    };
+    [
+        gauge("greet_gateway_requests_in_flight"),
+        gauge("greet_gateway_connections_open"),
+        shed,
+    ]
 }
 
 fn requests(
@@ -115,18 +134,7 @@ async fn a_scrape_shows_every_metric_before_any_request() {
             Value::Counter(0.0)
         );
     }
-    assert_eq!(
-        counter("greet_gateway_requests_in_flight", &[]),
-        Value::Gauge(0.0)
-    );
-    assert_eq!(
-        counter("greet_gateway_connections_open", &[]),
-        Value::Gauge(0.0)
-    );
-    assert_eq!(
-        counter("greet_gateway_requests_shed_total", &[]),
-        Value::Counter(0.0)
-    );
+    assert_eq!(load(&samples), [0.0, 0.0, 0.0]);
     assert_eq!(
         counter(
             "greet_gateway_build_info",
@@ -225,18 +233,7 @@ async fn a_scrape_shows_what_was_recorded() {
         value(total, &requests("rest", "unmatched", "404", "")),
         Value::Counter(1.0)
     );
-    assert_eq!(
-        value("greet_gateway_requests_in_flight", &[]),
-        Value::Gauge(1.0)
-    );
-    assert_eq!(
-        value("greet_gateway_connections_open", &[]),
-        Value::Gauge(2.0)
-    );
-    assert_eq!(
-        value("greet_gateway_requests_shed_total", &[]),
-        Value::Counter(1.0)
-    );
+    assert_eq!(load(&samples), [1.0, 2.0, 1.0]);
 
     let Value::Histogram(buckets) = value(
         "greet_gateway_request_duration_seconds",
@@ -313,12 +310,7 @@ async fn other_paths_are_404_and_other_methods_405() {
         );
     }
     for path in ["/metrics", "/healthz", "/readyz"] {
-        let response = app
-            .http
-            .post(format!("{}{path}", app.base))
-            .send()
-            .await
-            .unwrap();
+        let response = app.send(reqwest::Method::POST, path).await;
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert_eq!(response.headers()["allow"], "GET, HEAD");
         assert_eq!(
@@ -326,11 +318,6 @@ async fn other_paths_are_404_and_other_methods_405() {
             "Method not allowed: use GET\n"
         );
     }
-    let head = app
-        .http
-        .head(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let head = app.send(reqwest::Method::HEAD, "/readyz").await;
     assert_eq!(head.status(), StatusCode::OK);
 }
