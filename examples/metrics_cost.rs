@@ -14,7 +14,11 @@
 //! series created, the log buffer grown), so what is counted is the steady
 //! state. `plain` and `json` install the binary's logging on stdout: send
 //! it to a file and check that no line was dropped.
-
+//!
+//! Last measured (release, 2026-11-30): `record` ~364 instructions (route
+//! lookup, record, in-flight guard); a plain line ~2,030 (~1,700 without a
+//! request id); a JSON line ~2,130. A line's figure includes making and
+//! dropping the [`LoggedBody`], as the request path does.
 
 use std::{hint::black_box, process::ExitCode, time::Duration, time::Instant};
 

@@ -167,6 +167,11 @@ impl Line<'_> {
         );
     }
 
+    // write_plain and write_json list the same fields in the same order,
+    // each by hand: one generic writer over both formats measured +155
+    // (plain) and +250 (JSON) instructions a line (`examples/metrics_cost.rs`),
+    // from its many small appends. Tests pin both lines whole.
+
     /// The plain line, as [`crate::logging`]'s plain format writes any
     /// event: `... protocol="rest" method=POST path="/greet" status=200
     /// grpc_status="-" latency_us=181 outcome="complete"`, then
@@ -216,9 +221,10 @@ impl Line<'_> {
             b"\",\"level\":\"INFO\",\"target\":\"greet_gateway::access\",\"fields\":{\"protocol\":\"",
         );
         line.extend_from_slice(entry.protocol.as_str().as_bytes());
-        line.extend_from_slice(b"\",\"method\":");
-        string(line, entry.method.as_str());
-        line.extend_from_slice(b",\"path\":");
+        // A method is an HTTP token (http::Method checks): nothing to escape.
+        line.extend_from_slice(b"\",\"method\":\"");
+        line.extend_from_slice(entry.method.as_str().as_bytes());
+        line.extend_from_slice(b"\",\"path\":");
         string(line, entry.uri.path());
         line.extend_from_slice(b",\"status\":");
         line.extend_from_slice(number.format(entry.status.as_u16()).as_bytes());
@@ -238,7 +244,7 @@ impl Line<'_> {
         }
         if let Some(trace_id) = &entry.trace_id {
             line.extend_from_slice(b",\"trace_id\":\"");
-            line.extend_from_slice(trace_id.as_str().as_bytes());
+            line.extend_from_slice(&trace_id.0);
             line.push(b'"');
         }
         line.extend_from_slice(b"}}\n");

@@ -301,10 +301,28 @@ impl<W: fmt::Write + ?Sized> fmt::Write for JsonEscaped<'_, W> {
 
 /// Whether `text` holds anything a log line must escape: a quote, a
 /// backslash, a control character, or non-ASCII (which may hide a C1
-/// control). The common case, plain ASCII, is one pass over the bytes.
+/// control). Paths and ids are a few dozen bytes, so this is read eight
+/// bytes at a time with the classic zero-byte tests (Hacker's Delight §6.1):
+/// about a third of the cost of a byte loop (`examples/metrics_cost.rs`).
 pub(crate) fn needs_escape(text: &str) -> bool {
-    text.bytes()
-        .any(|b| b == b'"' || b == b'\\' || b.is_ascii_control() || b >= 0x80)
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Some byte of `x` is below `n` (exact for n <= 0x80).
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * n as u64) & !x & HIGH != 0;
+    let has = |x: u64, b: u8| below(x ^ (ONES * b as u64), 1);
+    let mut chunks = text.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        let x = u64::from_ne_bytes(chunk.try_into().expect("chunks of eight"));
+        if below(x, 0x20) || x & HIGH != 0 || has(x, b'"') || has(x, b'\\') || has(x, 0x7f) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| escaped_byte(b))
+}
+
+/// One byte of what [`needs_escape`] looks for.
+fn escaped_byte(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b >= 0x7f
 }
 
 /// RFC 3339 in UTC with microseconds, e.g. `2026-11-27T05:37:46.926059Z`.
@@ -446,6 +464,25 @@ mod tests {
         assert_eq!(out, r#""a\"b\\c\n\r\t\u0001\u007f\u0085é€😀""#);
         let back: String = serde_json::from_str(&out).unwrap();
         assert_eq!(back, "a\"b\\c\n\r\t\u{1}\u{7f}\u{85}é€😀");
+    }
+
+    #[test]
+    fn needs_escape_finds_any_escaped_byte_at_any_position() {
+        for len in 1..=24 {
+            for at in 0..len {
+                for byte in 0..=0x7fu8 {
+                    let mut text = vec![b'a'; len];
+                    text[at] = byte;
+                    let text = std::str::from_utf8(&text).unwrap();
+                    assert_eq!(needs_escape(text), escaped_byte(byte), "{text:?}");
+                }
+                let mut text = "a".repeat(len - 1);
+                text.insert(at, 'é');
+                assert!(needs_escape(&text), "{text:?}");
+            }
+        }
+        assert!(!needs_escape(""));
+        assert!(!needs_escape("/greet.v1.GreetService/Greet"));
     }
 
     #[test]
