@@ -20,8 +20,12 @@
 //! - [`listener`]: accept loop, hyper settings, TLS handshake, graceful shutdown.
 //! - [`tls`]: HTTPS with rustls, ALPN h2 and http/1.1.
 //! - [`web`]: the demo page in `web/`, served on a second origin.
+//! - [`metrics`]: the API's Prometheus metrics, recorded without allocating.
+//! - [`process_metrics`]: the standard `process_*` metrics, read from `/proc`.
+//! - [`admin`]: the admin router: `/metrics`, `/healthz`, `/readyz`.
 
 pub mod access_log;
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod cors;
@@ -31,7 +35,9 @@ pub mod layers;
 pub mod listener;
 pub mod log_sink;
 pub mod logging;
+pub mod metrics;
 pub mod pb;
+pub mod process_metrics;
 pub mod protocol;
 pub mod request_error;
 pub mod rfc3339;

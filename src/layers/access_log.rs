@@ -107,6 +107,8 @@ where
             // A trailers-only gRPC answer has it here; otherwise the body
             // finds it in the trailers.
             grpc_status: response.headers().get(&GRPC_STATUS).cloned(),
+            request_id: None,
+            trace_id: None,
         };
         Poll::Ready(Ok(response.map(|body| LoggedBody::new(body, entry))))
     }
