@@ -24,6 +24,7 @@ asks Prometheus, writes the results and decides whether the targets were met.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -420,6 +421,14 @@ def report(args):
             targets.append((f"{e['replica']} (the last process) exits 0 on SIGTERM at the end",
                             e["status"] == 0, f"status {e['status']}"))
     rolling_failed = failed_by_phase.get("rolling", 0)
+    if rolling_failed and not meta["drain_flag"]:
+        w("This gateway has no `--drain-delay`: on SIGTERM it stops accepting, finishes the "
+          "requests it has and closes each connection as soon as they are done, while the "
+          "replica is still in HAProxy's rotation and HAProxy still busy on the connection. Answers HAProxy saw cut off by the stopping replica "
+          "show as `SD--` below; a client gets such an answer truncated. With a drain delay "
+          "`/readyz` answers 503 first, HAProxy stops using the replica, and its connections "
+          "close idle.")
+        w("")
     targets.append(("0 failed requests through the rolling restart", rolling_failed == 0,
                     f"{rolling_failed} failed"))
     for name in ("steady", "after"):
@@ -454,6 +463,7 @@ def report(args):
                         killed_failed <= in_flight,
                         f"{killed_failed} failed, {in_flight} in flight"))
 
+    haproxy_log_section(run, w)
     access_log_section(run, events, main, scale, w)
 
     # -- Prometheus --
@@ -491,6 +501,37 @@ def answers_seen(main, scale):
         for r, counts in result["served_by"].items():
             seen[r] = seen.get(r, 0) + counts["answers"]
     return seen
+
+
+def haproxy_log_section(run, w):
+    """What HAProxy logged (abnormal requests only): by replica and
+    termination state, e.g. `SD--`, the replica closed the connection
+    while the response body was under way."""
+    pattern = re.compile(r" be_greet/(\S+) \S+ (-?\d+) \S+ \S+ \S+ (\S{4}) \S+/\S+/\S+/\S+/\+?(\d+) ")
+    seen = {}
+    try:
+        with open(os.path.join(run, "haproxy.log")) as f:
+            for line in f:
+                m = pattern.search(line)
+                if m:
+                    server, status, flags, retries = m.groups()
+                    key = (server, flags, status, "retried" if retries != "0" else "")
+                    seen[key] = seen.get(key, 0) + 1
+    except OSError:
+        return
+    if not seen:
+        w("HAProxy logged no abnormal request.")
+        w("")
+        return
+    w("HAProxy's log of abnormal requests (`haproxy.log`; termination state as in HAProxy's "
+      "manual, section 8.5: `SD--` the replica closed the connection during the body, "
+      "`----` a normal end after a retry or redispatch):")
+    w("")
+    w("| replica | status | termination state | retried | requests |")
+    w("|---|---:|---|---|---:|")
+    for (server, flags, status, retried), n in sorted(seen.items()):
+        w(f"| {server} | {status} | `{flags}` | {retried or 'no'} | {n} |")
+    w("")
 
 
 def access_log_section(run, events, main, scale, w):
@@ -646,7 +687,8 @@ def update_readme(path, text):
         print(f"{path}: no {begin} … {end} block, not updated", file=sys.stderr)
         return
     body = text.split("\n", 1)[1].strip()  # without the title line
-    body = body.replace("\n## ", "\n#### ")
+    # The report's headings become bold lines inside the README's section.
+    body = re.sub(r"(?m)^## (.*)$", r"**\1.**", body)
     head, rest = readme.split(begin, 1)
     _, tail = rest.split(end, 1)
     with open(path, "w") as f:
