@@ -308,11 +308,13 @@ def report(args):
     meta = load(os.path.join(run, "meta.json"))
     events = events_of(run)
     main = load(os.path.join(run, "main.json"))
-    scale = {}
-    for n in (1, 2, 3):
-        path = os.path.join(run, f"scale{n}.json")
-        if os.path.exists(path):
-            scale[n] = (load(path), load(os.path.join(run, f"scale{n}.cpu.json")))
+    # Throughput measurements: scale.K.nN.json, the Kth, with N replicas.
+    scale = []
+    for name in sorted(os.listdir(run)):
+        m = re.fullmatch(r"scale\.(\d+)\.n(\d+)\.json", name)
+        if m:
+            path = os.path.join(run, name)
+            scale.append((int(m.group(2)), load(path), load(path[:-5] + ".cpu.json")))
     targets = []  # (what, met, detail)
     lines = []
     w = lines.append
@@ -340,29 +342,33 @@ def report(args):
     if scale:
         w("## Throughput by replicas")
         w("")
-        w("| replicas | requests | failed | req/s | CPU: gateways | HAProxy | load client | Prometheus | anything else |")
+        w("| replicas | req/s, each measurement | req/s | failed | CPU: gateways | HAProxy | load client | Prometheus | anything else |")
         w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for n, (result, cpu) in sorted(scale.items()):
-            seconds = result["seconds"]
-            hz = os.sysconf("SC_CLK_TCK")
+        hz = os.sysconf("SC_CLK_TCK")
+        for n in sorted({n for n, _, _ in scale}):
+            runs = [(result, cpu) for k, result, cpu in scale if k == n]
+            seconds = sum(result["seconds"] for result, _ in runs)
+            requests = sum(result["requests"] for result, _ in runs)
+            failed = sum(result["failed"] for result, _ in runs)
 
             def used(group):
                 if group == "load":
-                    return cpu["load_seconds"]
-                return (cpu["after"][group] - cpu["before"][group]) / hz
+                    return sum(cpu["load_seconds"] for _, cpu in runs)
+                return sum(cpu["after"][group] - cpu["before"][group] for _, cpu in runs) / hz
 
             def pct(seconds_used):
                 return f"{100 * seconds_used / seconds:.0f} %"
 
+            each = " / ".join(f"{result['requests'] / result['seconds']:,.0f}" for result, _ in runs)
             ours = sum(used(g) for g in ("gateways", "haproxy", "load", "prometheus"))
-            w(f"| {n} | {fmt(result['requests'])} | {result['failed']} | "
-              f"{result['requests'] / seconds:,.0f} | {pct(used('gateways'))} | "
+            w(f"| {n} | {each} | {requests / seconds:,.0f} | {failed} | {pct(used('gateways'))} | "
               f"{pct(used('haproxy'))} | {pct(used('load'))} | {pct(used('prometheus'))} | "
               f"{pct(max(0.0, used('machine') - ours))} |")
-            targets.append((f"no failed request with {n} replica(s)", result["failed"] == 0,
-                            f"{result['failed']} failed"))
+            targets.append((f"no failed request with {n} replica(s)", failed == 0,
+                            f"{failed} failed"))
         w("")
-        w("CPU is the share of one core each group used over the measurement "
+        w("req/s: all measurements of a replica count together. "
+          "CPU is the share of one core each group used over the measurements "
           f"({cores} cores in all, so {100 * cores} % is the machine); \"anything else\" is the "
           "machine's busy time (`/proc/stat`) less ours: other work sharing the cores.")
         w("")
@@ -497,7 +503,7 @@ def answers_seen(main, scale):
     """Answers that carried x-served-by, so came from a replica, per
     replica, over every load client run (scale runs and main run)."""
     seen = {}
-    for result in [main] + [s for s, _ in scale.values()]:
+    for result in [main] + [result for _, result, _ in scale]:
         for r, counts in result["served_by"].items():
             seen[r] = seen.get(r, 0) + counts["answers"]
     return seen
