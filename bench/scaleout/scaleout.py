@@ -275,6 +275,10 @@ def fmt(n):
     return f"{n:,}"
 
 
+def requests(n):
+    return f"{fmt(n)} request{'' if n == 1 else 's'}"
+
+
 def machine():
     model = "?"
     with open("/proc/cpuinfo") as f:
@@ -459,11 +463,11 @@ def report(args):
 
         in_flight = int(before[r]["scur"] or 0)
         killed_failed = failed_by_phase.get("kill9", 0)
-        w(f"kill -9 of {r}: {in_flight} requests were in flight on it (HAProxy `scur` read "
-          f"in the same instant as the kill). From the kill to {r} being back, HAProxy "
-          f"retried {delta('wretr')} requests and redispatched {delta('wredis')} to another "
-          f"replica; {killed_failed} requests failed at the client. The access log of "
-          f"HAProxy (`haproxy.log`) names each retried or failed request.")
+        w(f"kill -9 of {r}: {requests(in_flight)} in flight on it (HAProxy's `scur`, read "
+          f"in the same instant as the kill). From the kill to a second after {r} was back, "
+          f"HAProxy made {delta('wretr')} retries and {delta('wredis')} redispatches to "
+          f"another replica; {requests(killed_failed)} failed at the client. A request whose "
+          f"answer HAProxy had begun to forward cannot be retried: it shows as `SD--` below.")
         w("")
         targets.append((f"after kill -9, failures only for requests in flight on {r}",
                         killed_failed <= in_flight,
