@@ -275,7 +275,7 @@ def fmt(n):
     return f"{n:,}"
 
 
-def requests(n):
+def n_requests(n):
     return f"{fmt(n)} request{'' if n == 1 else 's'}"
 
 
@@ -463,10 +463,11 @@ def report(args):
 
         in_flight = int(before[r]["scur"] or 0)
         killed_failed = failed_by_phase.get("kill9", 0)
-        w(f"kill -9 of {r}: {requests(in_flight)} in flight on it (HAProxy's `scur`, read "
+        w(f"kill -9 of {r}: {n_requests(in_flight)} in flight on it (HAProxy's `scur`, read "
           f"in the same instant as the kill). From the kill to a second after {r} was back, "
-          f"HAProxy made {delta('wretr')} retries and {delta('wredis')} redispatches to "
-          f"another replica; {requests(killed_failed)} failed at the client. A request whose "
+          f"HAProxy's counters of retries and of redispatches to another replica rose by "
+          f"{delta('wretr')} and {delta('wredis')}; {n_requests(killed_failed)} failed at the "
+          f"client. A request whose "
           f"answer HAProxy had begun to forward cannot be retried: it shows as `SD--` below.")
         w("")
         targets.append((f"after kill -9, failures only for requests in flight on {r}",
