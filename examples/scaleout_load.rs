@@ -40,7 +40,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use common::{Answer, Call, PATIENCE, PROTOCOLS, Protocol};
+use common::{Answer, Call, PROTOCOLS, Protocol};
 use greet_gateway::pb::greet::v1::greet_service_client::GreetServiceClient;
 
 mod common;
@@ -406,13 +406,7 @@ async fn connection(
     let http1 = common::http1_client();
     // A lazy channel connects (and reconnects) when a call needs it, so a
     // connect failure is a failed request like any other.
-    let mut grpc = GreetServiceClient::new(
-        tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .expect("a valid URI")
-            .timeout(PATIENCE)
-            .connect_timeout(PATIENCE)
-            .connect_lazy(),
-    );
+    let mut grpc = GreetServiceClient::new(common::grpc_endpoint(addr).connect_lazy());
     while Instant::now() < deadline && !tally.stopping.load(Relaxed) {
         let phase = tally.phase.load(Relaxed);
         let answer = match protocol {

@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{Call, PATIENCE, PROTOCOLS, Protocol};
+use common::{Call, PROTOCOLS, Protocol};
 use greet_gateway::pb::greet::v1::greet_service_client::GreetServiceClient;
 
 mod common;
@@ -160,21 +160,13 @@ async fn connection(
     let call = Call::new(format!("soak-{i}"));
     let http1 = common::http1_client();
     let mut grpc = match protocol {
-        Protocol::Grpc => {
-            let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-                .expect("a valid URI")
-                .timeout(PATIENCE)
-                .connect_timeout(PATIENCE)
-                .connect()
-                .await;
-            match channel {
-                Ok(channel) => Some(GreetServiceClient::new(channel)),
-                Err(e) => {
-                    counters.fail(protocol, format!("connect: {e}"));
-                    return;
-                }
+        Protocol::Grpc => match common::grpc_endpoint(addr).connect().await {
+            Ok(channel) => Some(GreetServiceClient::new(channel)),
+            Err(e) => {
+                counters.fail(protocol, format!("connect: {e}"));
+                return;
             }
-        }
+        },
         _ => None,
     };
 

@@ -106,6 +106,15 @@ pub fn http1_client() -> reqwest::Client {
         .expect("a plain HTTP client builds")
 }
 
+/// A gRPC endpoint over h2c with the same patience for connecting and for
+/// each call; `connect()` it, or `connect_lazy()` to connect on first use.
+pub fn grpc_endpoint(addr: SocketAddr) -> tonic::transport::Endpoint {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("a valid URI")
+        .timeout(PATIENCE)
+        .connect_timeout(PATIENCE)
+}
+
 /// REST: `POST /greet`, JSON both ways, 200 and the greeting.
 pub async fn rest(client: &reqwest::Client, addr: SocketAddr, call: &Call) -> Answer {
     let response = match client
