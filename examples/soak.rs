@@ -20,20 +20,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use greet_gateway::pb::greet::v1::{
-    GreetRequest, GreetResponse, greet_service_client::GreetServiceClient,
-};
-use prost::Message as _;
+use common::{Call, PROTOCOLS, Protocol};
+use greet_gateway::pb::greet::v1::greet_service_client::GreetServiceClient;
 
-const PATH: &str = "/greet.v1.GreetService/Greet";
-const PATIENCE: Duration = Duration::from_secs(10);
-
-#[derive(Clone, Copy, Debug)]
-enum Protocol {
-    Rest,
-    GrpcWeb,
-    Grpc,
-}
+mod common;
 
 #[derive(Default)]
 struct Counters {
@@ -101,7 +91,7 @@ async fn main() -> ExitCode {
 
     let mut tasks = Vec::with_capacity(options.connections);
     for i in 0..options.connections {
-        let protocol = [Protocol::Rest, Protocol::GrpcWeb, Protocol::Grpc][i % 3];
+        let protocol = PROTOCOLS[i % 3];
         let counters = Arc::clone(&counters);
         let addr = options.addr;
         tasks.push(tokio::spawn(async move {
@@ -167,116 +157,32 @@ async fn connection(
     deadline: Instant,
     counters: &Counters,
 ) {
-    let name = format!("soak-{i}");
-    let expected = format!("Hola, {name}!");
-    let request = GreetRequest {
-        name: Some(name),
-        lang: Some("es".to_owned()),
-    };
-    // One client per connection, at most one idle connection in its pool:
-    // serial requests keep reusing exactly one TCP connection.
-    let http1 = reqwest::Client::builder()
-        .http1_only()
-        .pool_max_idle_per_host(1)
-        .timeout(PATIENCE)
-        .build()
-        .expect("a plain HTTP client builds");
+    let call = Call::new(format!("soak-{i}"));
+    let http1 = common::http1_client();
     let mut grpc = match protocol {
-        Protocol::Grpc => {
-            let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-                .expect("a valid URI")
-                .timeout(PATIENCE)
-                .connect_timeout(PATIENCE)
-                .connect()
-                .await;
-            match channel {
-                Ok(channel) => Some(GreetServiceClient::new(channel)),
-                Err(e) => {
-                    counters.fail(protocol, format!("connect: {e}"));
-                    return;
-                }
+        Protocol::Grpc => match common::grpc_endpoint(addr).connect().await {
+            Ok(channel) => Some(GreetServiceClient::new(channel)),
+            Err(e) => {
+                counters.fail(protocol, format!("connect: {e}"));
+                return;
             }
-        }
+        },
         _ => None,
     };
-    let rest_body = serde_json::json!({"name": request.name, "lang": request.lang}).to_string();
-    let mut frame = vec![0];
-    frame.extend_from_slice(&(request.encoded_len() as u32).to_be_bytes());
-    request.encode(&mut frame).expect("a Vec grows as needed");
 
     while Instant::now() < deadline {
-        let outcome = match protocol {
-            Protocol::Rest => rest(&http1, addr, &rest_body).await,
-            Protocol::GrpcWeb => grpc_web(&http1, addr, frame.clone()).await,
-            Protocol::Grpc => match grpc
-                .as_mut()
-                .expect("made above for gRPC")
-                .greet(request.clone())
-                .await
-            {
-                Ok(reply) => Ok(reply.into_inner().greeting),
-                Err(status) => Err(format!("{status:?}")),
-            },
+        let answer = match protocol {
+            Protocol::Rest => common::rest(&http1, addr, &call).await,
+            Protocol::GrpcWeb => common::grpc_web(&http1, addr, &call).await,
+            Protocol::Grpc => {
+                common::grpc(grpc.as_mut().expect("made above for gRPC"), &call).await
+            }
         };
-        match outcome {
-            Ok(greeting) if greeting == expected => {
+        match answer.result {
+            Ok(()) => {
                 counters.ok[protocol as usize].fetch_add(1, Relaxed);
             }
-            Ok(greeting) => counters.fail(protocol, format!("wrong greeting {greeting:?}")),
             Err(why) => counters.fail(protocol, why),
         }
     }
-}
-
-async fn rest(client: &reqwest::Client, addr: SocketAddr, body: &str) -> Result<String, String> {
-    let response = client
-        .post(format!("http://{addr}/greet"))
-        .header("content-type", "application/json")
-        .body(body.to_owned())
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let status = response.status();
-    let text = response.text().await.map_err(|e| format!("{e:?}"))?;
-    if status != 200 {
-        return Err(format!("{status}: {text}"));
-    }
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{e}"))?;
-    json["greeting"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(format!("no greeting in {text}"))
-}
-
-async fn grpc_web(
-    client: &reqwest::Client,
-    addr: SocketAddr,
-    frame: Vec<u8>,
-) -> Result<String, String> {
-    let response = client
-        .post(format!("http://{addr}{PATH}"))
-        .header("content-type", "application/grpc-web+proto")
-        .header("x-grpc-web", "1")
-        .body(frame)
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    if let Some(status) = response.headers().get("grpc-status") {
-        return Err(format!("grpc-status {status:?} in the headers"));
-    }
-    let body = response.bytes().await.map_err(|e| format!("{e:?}"))?;
-    // A data frame, then the trailer frame with grpc-status 0.
-    let len = |at: usize| {
-        body.get(at + 1..at + 5)
-            .map(|b| u32::from_be_bytes(b.try_into().expect("four bytes")) as usize)
-    };
-    let data_len = len(0).ok_or("no data frame")?;
-    let reply = body.get(5..5 + data_len).ok_or("truncated data frame")?;
-    let trailer = body.get(5 + data_len..).unwrap_or_default();
-    if trailer.get(5..) != Some(&b"grpc-status:0\r\n"[..]) {
-        return Err(format!("trailer frame {trailer:?}"));
-    }
-    GreetResponse::decode(reply)
-        .map(|r| r.greeting)
-        .map_err(|e| e.to_string())
 }
