@@ -19,7 +19,7 @@ use std::{
     time::Duration,
 };
 
-use greet_gateway::server::SHUTDOWN_GRACE;
+use greet_gateway::listener::SHUTDOWN_GRACE;
 use serde_json::{Value, json};
 
 /// The Kubernetes version the manifests must be valid for: the oldest still
