@@ -1,5 +1,7 @@
 //! The tonic `GreetService`: unpack the message, call [`crate::greeter`], pack
-//! the answer. REST and gRPC-Web reach the very same service.
+//! the answer. gRPC-Web and REST's dynamic road reach this very service
+//! through tonic; REST's typed road calls its trait method directly
+//! ([`crate::transcode::typed`]), so all three share [`Greeter`].
 //!
 //! Also the table of every gRPC service on the port, and the checks each
 //! request body passes on its way in ([`RequestBody`]), so that a bad body

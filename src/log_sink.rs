@@ -7,13 +7,13 @@
 //! new `Vec` and sends it through a channel (two allocations and ~700
 //! instructions a line, `bench/profile`).
 //!
-//! The writer is woken only from idle, and then waits [`BATCH`] before it
+//! The writer is woken only from idle, and then waits `BATCH` before it
 //! takes the buffer: woken for every line, it was scheduled once per request
 //! on the gateway's core (90k context switches a second under load, a third
 //! of native gRPC's throughput). A line reaches stdout within a few
 //! milliseconds; an idle gateway's writer does not wake at all.
 //!
-//! When more than [`LIMIT`] bytes are waiting (stdout is not keeping up), new
+//! When more than `LIMIT` bytes are waiting (stdout is not keeping up), new
 //! lines are dropped rather than queued without bound, and the stream says
 //! how many once the writer catches up.
 
@@ -151,7 +151,7 @@ impl Write for &LogSink {
 }
 
 /// Keep until exit: dropping it writes the lines still pending, waiting at
-/// most [`FLUSH_WAIT`] for a stdout that does not drain.
+/// most `FLUSH_WAIT` for a stdout that does not drain.
 pub struct FlushGuard {
     sink: &'static LogSink,
 }
