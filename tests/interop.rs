@@ -203,7 +203,11 @@ fn grpcurl_lists_describes_calls_and_checks_health_over_reflection() {
     assert_eq!(
         String::from_utf8_lossy(&describe.stdout),
         "greet.v1.GreetService is a service:\n\
+         // Greets people in English, Spanish or French.\n\
          service GreetService {\n  \
+           // A greeting for `name` in `lang`, stamped with the server's time.\n  \
+           // Errors: a missing body, a missing or blank `name`, or an unsupported\n  \
+           // `lang` are INVALID_ARGUMENT (HTTP 400) with the reason as the message.\n  \
            rpc Greet ( .greet.v1.GreetRequest ) returns ( .greet.v1.GreetResponse ) {\n    \
              option (.google.api.http) = { post:\"/greet\" body:\"*\"  };\n  \
            }\n\
