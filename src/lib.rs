@@ -8,6 +8,7 @@
 //! - [`pb`]: code generated from `proto/` and the encoded descriptor set.
 //! - [`status`]: the one gRPC code → HTTP status table and the `{"error"}` body.
 //! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
+//! - [`openapi`]: the OpenAPI 3.1 document of those routes, built at start-up.
 //! - [`cors`]: the one CORS policy: preflights, origin echo, `Vary`, exposed headers.
 //! - [`logging`]: tracing with a plain, cheap line format on a background writer.
 //! - [`log_sink`]: that writer: one shared buffer, drained to stdout by a thread.
@@ -25,6 +26,7 @@ pub mod greeter;
 pub mod grpc;
 pub mod log_sink;
 pub mod logging;
+pub mod openapi;
 pub mod pb;
 pub mod protocol;
 pub mod rfc3339;
