@@ -32,6 +32,7 @@ use tower::ServiceExt;
 
 use crate::{
     grpc::GrpcService,
+    openapi,
     protocol::GRPC_STATUS,
     status::{ErrorReply, JSON, json_response},
 };
@@ -46,6 +47,10 @@ pub struct Transcoder {
     routes: std::sync::Arc<[Route]>,
     grpc: GrpcService,
     max_body_bytes: usize,
+    /// The OpenAPI document of these routes, served at [`openapi::PATH`]:
+    /// built once here, so serving it costs a reference count. `None` when
+    /// a route of the protos claims that path.
+    openapi: Option<Bytes>,
 }
 
 impl Transcoder {
@@ -58,7 +63,20 @@ impl Transcoder {
         typed: &[TypedRpc],
         max_body_bytes: usize,
     ) -> Result<Self, RuleError> {
-        let routes = rules::bindings(pool)?
+        let bindings = rules::bindings(pool)?;
+        let openapi = if openapi::path_is_free(&bindings) {
+            let document = openapi::document(pool, &bindings);
+            Some(Bytes::from(
+                serde_json::to_vec_pretty(&document).expect("a JSON value always serializes"),
+            ))
+        } else {
+            tracing::warn!(
+                "a REST route takes GET {}: the OpenAPI document is not served",
+                openapi::PATH
+            );
+            None
+        };
+        let routes = bindings
             .into_iter()
             .map(|binding| {
                 let whole_body = binding.body == BodyTarget::Whole
@@ -75,14 +93,17 @@ impl Transcoder {
             routes,
             grpc,
             max_body_bytes,
+            openapi,
         })
     }
 
-    /// The HTTP methods the REST routes use (for CORS preflights).
+    /// The HTTP methods the REST routes use (for CORS preflights), GET for
+    /// the OpenAPI document included.
     pub fn methods(&self) -> Vec<Method> {
         self.routes
             .iter()
             .map(|r| r.binding.method.clone())
+            .chain(self.openapi.is_some().then_some(Method::GET))
             .collect()
     }
 
@@ -117,6 +138,17 @@ impl Transcoder {
     {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
+        // OpenAPI hook: the document, before route matching (a length
+        // compare is all other requests pay).
+        if path == openapi::PATH
+            && let Some(document) = &self.openapi
+        {
+            return Ok(if parts.method == Method::GET {
+                json_response(StatusCode::OK, document.clone())
+            } else {
+                method_not_allowed(&parts.method, path, &[&Method::GET])
+            });
+        }
         let mut allowed: Vec<&Method> = Vec::new();
         let mut found = None;
         for route in self.routes.iter() {
