@@ -13,8 +13,9 @@
 //! ([`greet_gateway::transcode::typed`]). `google.protobuf.Timestamp` maps to
 //! the crate's own type there, which writes RFC 3339 the way the spec says.
 //!
-//! `tests/proto/` holds a test-only service that exercises every `HttpRule` form;
-//! its code is generated here too but only `include!`d by the integration tests.
+//! `tests/proto/` holds test-only services: one exercising every `HttpRule` form,
+//! one with a field of every kind (for the OpenAPI tests); their code is
+//! generated here too, for the tests only.
 
 use std::{collections::BTreeMap, env, fmt::Write as _, path::Path, path::PathBuf};
 
@@ -189,6 +190,12 @@ fn main() {
         &["library/v1/library.proto"],
         &["tests/proto", "proto"],
         "library_descriptor.bin",
+        None,
+    );
+    compile(
+        &["kinds/v1/kinds.proto"],
+        &["tests/proto", "proto"],
+        "kinds_descriptor.bin",
         None,
     );
 }
