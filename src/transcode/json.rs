@@ -284,6 +284,14 @@ impl Serialize for Proto3<'_> {
         let descriptor = message.descriptor();
         match descriptor.full_name() {
             "google.protobuf.Timestamp" => return timestamp(message, serializer),
+            // prost-reflect writes a wrapped NaN or infinity as `null` (which
+            // reads back as "not set"); proto3 JSON writes "NaN", "Infinity",
+            // "-Infinity", as for a plain float.
+            "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => {
+                if let Some(value) = descriptor.get_field(1) {
+                    return Single(&value.kind(), &message.get_field(&value)).serialize(serializer);
+                }
+            }
             name if name.starts_with("google.protobuf.") => {
                 return message.serialize_with_options(serializer, &SERIALIZE);
             }
@@ -434,5 +442,43 @@ mod tests {
         }
         let empty = DynamicMessage::new(response);
         assert_eq!(serde_json::to_string(&Proto3(&empty)).unwrap(), "{}");
+    }
+
+    /// Wrapped floats that JSON numbers cannot hold are written as proto3
+    /// JSON says, not as `null` (found probing the OpenAPI test service).
+    #[test]
+    fn wrapped_nan_and_infinities_are_strings() {
+        let pool = DescriptorPool::decode(
+            include_bytes!(concat!(env!("OUT_DIR"), "/kinds_descriptor.bin")).as_slice(),
+        )
+        .unwrap();
+        let kinds = pool.get_message_by_name("kinds.v1.Kinds").unwrap();
+        let wrapper = |name: &str, value: Value| {
+            let mut wrapper = DynamicMessage::new(pool.get_message_by_name(name).unwrap());
+            wrapper.set_field_by_number(1, value);
+            Value::Message(wrapper)
+        };
+        let mut message = DynamicMessage::new(kinds);
+        message.set_field_by_name(
+            "wrapped_double",
+            wrapper("google.protobuf.DoubleValue", Value::F64(f64::NAN)),
+        );
+        message.set_field_by_name(
+            "wrapped_float",
+            wrapper("google.protobuf.FloatValue", Value::F32(f32::NEG_INFINITY)),
+        );
+        assert_eq!(
+            serde_json::to_string(&Proto3(&message)).unwrap(),
+            r#"{"wrappedDouble":"NaN","wrappedFloat":"-Infinity"}"#
+        );
+        message.set_field_by_name(
+            "wrapped_double",
+            wrapper("google.protobuf.DoubleValue", Value::F64(1.5)),
+        );
+        message.clear_field_by_name("wrapped_float");
+        assert_eq!(
+            serde_json::to_string(&Proto3(&message)).unwrap(),
+            r#"{"wrappedDouble":1.5}"#
+        );
     }
 }
