@@ -668,6 +668,7 @@ mod tests {
     use crate::{pb, transcode::rules};
 
     const LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/library_descriptor.bin"));
+    const KINDS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kinds_descriptor.bin"));
 
     fn document_of(sets: &[&[u8]]) -> Value {
         let mut pool = DescriptorPool::new();
@@ -981,6 +982,143 @@ mod tests {
         assert_eq!(
             schemas["library.v1.Book"]["properties"]["genre"],
             json!({"$ref": "#/components/schemas/library.v1.Genre"})
+        );
+    }
+
+    /// The proto3 JSON form of each kind of field, as the transcoder
+    /// writes it (and reads it, among other forms).
+    #[test]
+    fn each_kind_of_field_has_its_proto3_json_schema() {
+        let document = document_of(&[KINDS]);
+        let kinds = &document["components"]["schemas"]["kinds.v1.Kinds"];
+        let int32 = json!({"type": "integer", "format": "int32",
+            "minimum": -2147483648i64, "maximum": 2147483647});
+        let uint32 = json!({"type": "integer", "minimum": 0, "maximum": 4294967295u32});
+        let int64 = json!({"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"});
+        let uint64 = json!({"type": "string", "format": "uint64", "pattern": "^[0-9]+$"});
+        let special = json!({"type": "string", "enum": ["NaN", "Infinity", "-Infinity"]});
+        let double = json!({"oneOf": [{"type": "number", "format": "double"}, special]});
+        let float = json!({"oneOf": [
+            {"type": "number", "format": "float", "minimum": -3.4028235e38, "maximum": 3.4028235e38},
+            special,
+        ]});
+        let bytes = json!({"type": "string", "format": "byte", "contentEncoding": "base64"});
+        let color = json!({"$ref": "#/components/schemas/kinds.v1.Color"});
+        let or_null = |schema: &Value| json!({"anyOf": [schema, {"type": "null"}]});
+        let oneof = "One of `choice`: set at most one of text, number.";
+        let expected = json!({
+            "aDouble": double, "aFloat": float,
+            "anInt32": int32, "aSint32": int32, "aSfixed32": int32,
+            "aUint32": uint32, "aFixed32": uint32,
+            "anInt64": int64, "aSint64": int64, "aSfixed64": int64,
+            "aUint64": uint64, "aFixed64": uint64,
+            "aBool": {"type": "boolean"}, "aString": {"type": "string"}, "someBytes": bytes,
+            "color": color,
+            "int64s": {"type": "array", "items": int64},
+            "colors": {"type": "array", "items": color},
+            "counts": {"type": "object", "additionalProperties": int32},
+            "namesById": {"type": "object", "additionalProperties": {"type": "string"},
+                "propertyNames": {"pattern": "^-?[0-9]+$"}},
+            "colorsByFlag": {"type": "object", "additionalProperties": color,
+                "propertyNames": {"enum": ["true", "false"]}},
+            "child": {"$ref": "#/components/schemas/kinds.v1.Kinds",
+                "description": "Kinds within Kinds."},
+        });
+        let wrapped = json!({
+            "children": {"type": "array", "items": {"$ref": "#/components/schemas/kinds.v1.Kinds"}},
+            "text": {"type": "string", "description": oneof},
+            "number": {"type": "integer", "format": "int32", "minimum": -2147483648i64,
+                "maximum": 2147483647, "description": oneof},
+            "maybe": {
+                "type": "integer",
+                "format": "int32",
+                "minimum": -2147483648i64,
+                "maximum": 2147483647,
+            },
+            "at": {"type": "string", "format": "date-time"},
+            "took": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]{1,9})?s$",
+                "description": "Seconds with up to 9 fractional digits and an `s`, e.g. `1.5s`."},
+            "mask": {"type": "string", "description":
+                "Comma-separated lowerCamelCase field paths, e.g. `title,author.name`."},
+            "meta": {"type": "object"},
+            "anything": {},
+            "items": {"type": "array"},
+            "nothing": {"type": "object", "additionalProperties": false},
+            "wrappedDouble": or_null(&double), "wrappedFloat": or_null(&float),
+            "wrappedInt64": or_null(&int64), "wrappedUint64": or_null(&uint64),
+            "wrappedInt32": or_null(&int32), "wrappedUint32": or_null(&uint32),
+            "wrappedBool": or_null(&json!({"type": "boolean"})),
+            "wrappedString": or_null(&json!({"type": "string"})),
+            "wrappedBytes": or_null(&bytes),
+        });
+        let mut expected = expected.as_object().unwrap().clone();
+        expected.extend(wrapped.as_object().unwrap().clone());
+        let properties = kinds["properties"].as_object().unwrap();
+        for (name, schema) in &expected {
+            assert_eq!(&properties[name], schema, "{name}");
+        }
+        assert_eq!(properties.len(), expected.len());
+        assert_eq!(kinds["additionalProperties"], false);
+        assert_eq!(
+            kinds["allOf"],
+            json!([{"oneOf": [
+                {"required": ["text"]},
+                {"required": ["number"]},
+                {"not": {"anyOf": [{"required": ["text"]}, {"required": ["number"]}]}},
+            ]}])
+        );
+
+        // From the query string: no maps, no repeated or recursive messages,
+        // no JSON-only well-known types; wrappers without `null`.
+        let query = &document["paths"]["/v1/kinds"]["get"]["parameters"];
+        let names: Vec<&str> = query
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "a_double",
+                "a_float",
+                "an_int32",
+                "an_int64",
+                "a_uint32",
+                "a_uint64",
+                "a_sint32",
+                "a_sint64",
+                "a_fixed32",
+                "a_fixed64",
+                "a_sfixed32",
+                "a_sfixed64",
+                "a_bool",
+                "a_string",
+                "some_bytes",
+                "color",
+                "int64s",
+                "colors",
+                "text",
+                "number",
+                "maybe",
+                "at",
+                "took",
+                "mask",
+                "wrapped_double",
+                "wrapped_float",
+                "wrapped_int64",
+                "wrapped_uint64",
+                "wrapped_int32",
+                "wrapped_uint32",
+                "wrapped_string",
+                "wrapped_bytes",
+            ]
+        );
+        assert_eq!(query[24]["schema"], double);
+        assert_eq!(
+            query[17]["schema"],
+            json!({"type": "array", "items": {"type": "string",
+                "enum": ["COLOR_UNSPECIFIED", "COLOR_RED", "COLOR_GREEN"]}})
         );
     }
 }
