@@ -5,76 +5,16 @@
 //! the path, the query string and the body.
 
 mod common;
+#[path = "common/library.rs"]
+mod library;
 
 use common::{ALLOWED_ORIGIN, TestApp, header, json, spawn_with_builder};
-use serde_json::{Value, json};
-use tonic::{Request, Response, Status};
-
-#[allow(clippy::all, clippy::pedantic)]
-mod library {
-    tonic::include_proto!("library.v1");
-}
-
 use library::{
-    BookReply, BookRequest,
-    library_service_server::{LibraryService, LibraryServiceServer},
+    DESCRIPTOR_SET as LIBRARY_DESCRIPTOR_SET, Echo,
+    pb::library_service_server::LibraryServiceServer, spawn_library,
 };
-
-const LIBRARY_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/library_descriptor.bin"));
-
-struct Echo;
-
-fn echo(method: &str, request: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-    Ok(Response::new(BookReply {
-        method: method.to_owned(),
-        request: Some(request.into_inner()),
-    }))
-}
-
-#[tonic::async_trait]
-impl LibraryService for Echo {
-    async fn get_shelf(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("GetShelf", r)
-    }
-    async fn create_book(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("CreateBook", r)
-    }
-    async fn update_book(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("UpdateBook", r)
-    }
-    async fn replace_book(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("ReplaceBook", r)
-    }
-    async fn delete_book(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        if r.get_ref().name.ends_with("/missing") {
-            return Err(Status::not_found("no such book"));
-        }
-        echo("DeleteBook", r)
-    }
-    async fn get_file(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("GetFile", r)
-    }
-    async fn list_books(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("ListBooks", r)
-    }
-    async fn get_book_title(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("GetBookTitle", r)
-    }
-    async fn search(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("Search", r)
-    }
-    async fn internal(&self, r: Request<BookRequest>) -> Result<Response<BookReply>, Status> {
-        echo("Internal", r)
-    }
-}
-
-async fn spawn_library() -> TestApp {
-    spawn_with_builder(&[], |builder| {
-        builder.add_service(LibraryServiceServer::new(Echo), LIBRARY_DESCRIPTOR_SET)
-    })
-    .await
-}
+use serde_json::{Value, json};
+use tonic::Status;
 
 async fn send(app: &TestApp, method: &str, path: &str, body: Option<&str>) -> reqwest::Response {
     let mut request = app.http.request(
