@@ -54,6 +54,10 @@ pub const PATH: &str = "/openapi.json";
 /// The content type of request and response bodies.
 const JSON: &str = "application/json";
 
+/// The component name of the `{"error": string}` body: with a `-`, which
+/// no proto name has, so no message's component can take it.
+const ERROR_SCHEMA: &str = "rest-error";
+
 /// The methods an OpenAPI 3.1 path item has fields for.
 const STANDARD_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -105,7 +109,7 @@ pub fn document(pool: &DescriptorPool, bindings: &[Binding]) -> Value {
     });
     let mut component_schemas = schemas.into_components();
     component_schemas.insert(
-        "Error".to_owned(),
+        ERROR_SCHEMA.to_owned(),
         json!({
             "type": "object",
             "description": "Every REST error: what went wrong, in words. \
@@ -630,7 +634,7 @@ fn error_responses() -> Value {
     let error = |description: &str| {
         json!({
             "description": description,
-            "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {JSON: {"schema": {"$ref": format!("#/components/schemas/{ERROR_SCHEMA}")}}},
         })
     };
     let mut method_not_allowed = error(
@@ -724,7 +728,11 @@ mod tests {
         let schemas = &document["components"]["schemas"];
         assert_eq!(
             schemas.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["Error", "greet.v1.GreetRequest", "greet.v1.GreetResponse"]
+            [
+                "greet.v1.GreetRequest",
+                "greet.v1.GreetResponse",
+                "rest-error"
+            ]
         );
         assert_eq!(
             schemas["greet.v1.GreetRequest"],
