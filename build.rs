@@ -2,9 +2,11 @@
 //! Rust, no system `protoc`.
 //!
 //! For each proto root, one path ([`compile`]) writes:
-//! - the *encoded* `FileDescriptorSet`, kept byte-for-byte as protox wrote it,
-//!   so the `(google.api.http)` extension survives for the REST transcoder and
-//!   reflection (decoding into `prost_types` would silently drop it);
+//! - the *encoded* `FileDescriptorSet`, each file as protox encodes it, so
+//!   the `(google.api.http)` extension survives for the REST transcoder and
+//!   reflection (decoding into `prost_types` would silently drop it); the
+//!   comments of our own protos (not of their imports) are kept in it for the
+//!   OpenAPI document's descriptions and reflection clients;
 //! - tonic/prost code generated from the same descriptors (`<package>.rs`),
 //!   with maps as `BTreeMap`s (JSON writes them in key order) and
 //!   `prost::Name` for every message;
@@ -54,9 +56,9 @@ fn compile(protos: &Protos) {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let encoded = protox::Compiler::new(*includes)
         .and_then(|mut compiler| {
-            compiler.include_imports(true).include_source_info(false);
+            compiler.include_imports(true).include_source_info(true);
             compiler.open_files(*files)?;
-            Ok(compiler.encode_file_descriptor_set())
+            Ok(encode_with_own_comments(&compiler))
         })
         .unwrap_or_else(|e| panic!("cannot compile {files:?}: {e:?}"));
     std::fs::write(out_dir.join(protos.descriptor_set), &encoded).expect("write descriptor set");
@@ -106,6 +108,59 @@ fn write(out_dir: &std::path::Path, name: &str, items: &proc_macro2::TokenStream
         .unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
 }
 
+/// `FileDescriptorProto.source_code_info`: the comments, by element path.
+const SOURCE_CODE_INFO: u32 = 9;
+
+/// The encoded descriptor set, with source info (comments) kept for the
+/// files named on the command line only: the OpenAPI document and
+/// reflection clients show those comments. Imported files keep none:
+/// `google/protobuf/descriptor.proto` and `google/api/http.proto` carry
+/// ~70 KB of comments nobody here reads (the set would grow 13 KB -> 86 KB).
+fn encode_with_own_comments(compiler: &protox::Compiler) -> Vec<u8> {
+    use prost::encoding::{WireType, encode_key, encode_varint};
+    let mut set = Vec::new();
+    for (file, metadata) in compiler.descriptor_pool().files().zip(compiler.files()) {
+        let mut encoded = file.encode_to_vec();
+        if metadata.is_import() {
+            encoded = without_field(&encoded, SOURCE_CODE_INFO);
+        }
+        // FileDescriptorSet.file = 1, one length-delimited entry per file.
+        encode_key(1, WireType::LengthDelimited, &mut set);
+        encode_varint(encoded.len() as u64, &mut set);
+        set.extend_from_slice(&encoded);
+    }
+    set
+}
+
+/// An encoded message without its field `number`, every other byte kept
+/// (extension options included, which a decode into `prost_types` drops).
+fn without_field(mut message: &[u8], number: u32) -> Vec<u8> {
+    use prost::encoding::{WireType, decode_key, decode_varint};
+    let mut out = Vec::with_capacity(message.len());
+    while !message.is_empty() {
+        let field = message;
+        let (tag, wire_type) = decode_key(&mut message).expect("protox encodes valid protobuf");
+        let len = match wire_type {
+            WireType::Varint => {
+                decode_varint(&mut message).expect("protox encodes valid varints");
+                0
+            }
+            WireType::SixtyFourBit => 8,
+            WireType::ThirtyTwoBit => 4,
+            WireType::LengthDelimited => {
+                usize::try_from(decode_varint(&mut message).expect("protox encodes valid lengths"))
+                    .expect("a descriptor fits in memory")
+            }
+            groups => panic!("descriptors have no {groups:?} fields"),
+        };
+        message = &message[len..];
+        if tag != number {
+            out.extend_from_slice(&field[..field.len() - message.len()]);
+        }
+    }
+    out
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=proto");
     println!("cargo:rerun-if-changed=tests/proto");
@@ -119,8 +174,8 @@ fn main() {
         codec: Some("crate::grpc::codec::Codec"),
     });
     // Test-only, through the same path: an RPC per HttpRule form
-    // (tests/transcode.rs) and a message with every field kind
-    // (tests/json_contract.rs).
+    // (tests/transcode.rs, tests/openapi.rs) and a message with every field
+    // kind (tests/json_contract.rs, tests/openapi.rs).
     compile(&Protos {
         files: &["library/v1/library.proto"],
         includes: &["tests/proto", "proto"],

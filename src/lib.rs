@@ -9,6 +9,7 @@
 //! - [`pb`]: code generated from `proto/`, the proto3 JSON of each field kind, the descriptor set.
 //! - [`status`]: the one gRPC code → HTTP status table and the `{"error"}` body.
 //! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
+//! - [`openapi`]: the OpenAPI 3.1 document of those routes, built at start-up.
 //! - [`cors`]: the one CORS policy: preflights, origin echo, `Vary`, exposed headers.
 //! - [`logging`]: tracing with a plain, cheap line format on a background writer.
 //! - [`log_sink`]: that writer: one shared buffer, drained to stdout by a thread.
@@ -36,6 +37,7 @@ pub mod listener;
 pub mod log_sink;
 pub mod logging;
 pub mod metrics;
+pub mod openapi;
 pub mod pb;
 pub mod process_metrics;
 pub mod protocol;

@@ -33,7 +33,8 @@ async fn preflight_from_the_demo_origin_is_granted() {
         assert_eq!(response.status(), 204);
         let h = response.headers();
         assert_eq!(header(h, "access-control-allow-origin"), origin);
-        assert_eq!(header(h, "access-control-allow-methods"), "POST");
+        // POST for /greet and gRPC(-Web), GET for /openapi.json.
+        assert_eq!(header(h, "access-control-allow-methods"), "GET, POST");
         assert_eq!(
             header(h, "access-control-allow-headers"),
             DEFAULT_ALLOW_HEADERS

@@ -16,7 +16,10 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use common::binary::Gateway;
+use common::{
+    binary::Gateway,
+    tools::{self, describe_output, tempdir, tools_dir},
+};
 use serde_json::{Value, json};
 
 /// The four INVALID_ARGUMENT rows of the spec's error table: a request (as
@@ -194,7 +197,11 @@ fn grpcurl_lists_describes_calls_and_checks_health_over_reflection() {
     assert_eq!(
         String::from_utf8_lossy(&describe.stdout),
         "greet.v1.GreetService is a service:\n\
+         // Greets people in English, Spanish or French.\n\
          service GreetService {\n  \
+           // A greeting for `name` in `lang`, stamped with the server's time.\n  \
+           // Errors: a missing body, a missing or blank `name`, or an unsupported\n  \
+           // `lang` are INVALID_ARGUMENT (HTTP 400) with the reason as the message.\n  \
            rpc Greet ( .greet.v1.GreetRequest ) returns ( .greet.v1.GreetResponse ) {\n    \
              option (.google.api.http) = { post:\"/greet\" body:\"*\"  };\n  \
            }\n\
@@ -368,17 +375,7 @@ fn is_rfc3339_utc(s: &str) -> bool {
 /// Runs a client with `stdin` piped in (requests can be larger than an
 /// argument may be), without the proxy settings of the environment.
 fn run(command: &mut Command, stdin: &[u8]) -> Output {
-    for var in [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
-        command.env_remove(var);
-    }
-    let mut child = command
+    let mut child = tools::without_proxies(command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -418,38 +415,9 @@ fn stdout_json(output: &Output) -> Value {
         .unwrap_or_else(|e| panic!("JSON on stdout ({e}): {}", describe_output(output)))
 }
 
-fn describe_output(output: &Output) -> String {
-    format!(
-        "{}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// Whether a client is installed: when it is not, a failure under CI and a
-/// loud SKIP elsewhere.
+/// Whether a client is installed (see [`tools::present`]).
 fn present(what: &str, installed: bool) -> bool {
-    if installed {
-        return true;
-    }
-    let hint = "run scripts/test (or bash tests/interop/setup.sh) to install it";
-    if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-        panic!("{what} is missing and CI is set: {hint}");
-    }
-    // Straight to the stream: libtest captures eprintln! of passing tests.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** SKIP: {what} is missing; {hint} ***\n"
-    );
-    false
-}
-
-/// `$GREET_TOOLS`, as `scripts/test` sets it, else the repository's `.tools`.
-fn tools_dir() -> PathBuf {
-    std::env::var_os("GREET_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools"))
+    tools::present(what, installed, "tests/interop/setup.sh")
 }
 
 fn interop_dir() -> PathBuf {
@@ -460,13 +428,4 @@ fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|dir| dir.join(program))
         .find(|path| path.is_file())
-}
-
-/// A fresh directory under the target dir, removed first if a previous run
-/// left it.
-fn tempdir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -23,10 +23,11 @@
 //! And over HTTP, the Echo RPC answers alike on both roads.
 
 mod common;
+#[path = "common/kinds.rs"]
+mod kinds;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use common::{TestApp, spawn_with_builder};
 use greet_gateway::transcode::{
     json,
     rules::{self, Binding},
@@ -36,36 +37,12 @@ use proptest::{collection, option, prelude::*};
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::Value as Json;
-use tonic::{Request, Response, Status};
 
-#[allow(clippy::all, clippy::pedantic)]
-mod kinds {
-    pub mod v1 {
-        tonic::include_proto!("kinds.v1");
-        include!(concat!(env!("OUT_DIR"), "/kinds.v1.serde.rs"));
-        include!(concat!(env!("OUT_DIR"), "/kinds.v1.typed.rs"));
-    }
-}
-
-use kinds::v1::{
-    Color, Kinds, Nested,
-    kinds::Choice,
-    kinds_service_server::{KindsService, KindsServiceServer},
-    kinds_service_typed_roads,
+use kinds::{
+    KINDS_DESCRIPTOR_SET,
+    pb::{Color, Kinds, Nested, kinds::Choice},
+    spawn_kinds,
 };
-
-const KINDS_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/kinds_descriptor.bin"));
-
-/// Answers with the request it got.
-struct Echo;
-
-#[tonic::async_trait]
-impl KindsService for Echo {
-    async fn echo(&self, request: Request<Kinds>) -> Result<Response<Kinds>, Status> {
-        Ok(Response::new(request.into_inner()))
-    }
-}
 
 /// The `POST /v1/kinds:echo` binding, as the transcoder reads it.
 fn echo_binding() -> &'static Binding {
@@ -667,20 +644,6 @@ proptest! {
 }
 
 // ---- over HTTP ------------------------------------------------------------
-
-async fn spawn_kinds(typed: bool) -> TestApp {
-    spawn_with_builder(&[], |builder| {
-        let builder = builder.add_service(KindsServiceServer::new(Echo), KINDS_DESCRIPTOR_SET);
-        if typed {
-            kinds_service_typed_roads(Arc::new(Echo))
-                .into_iter()
-                .fold(builder, |b, road| b.add_typed_rest(road))
-        } else {
-            builder.dynamic_rest_only()
-        }
-    })
-    .await
-}
 
 /// A client's body in the spellings it may choose, and the one JSON both
 /// roads answer with.

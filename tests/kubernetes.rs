@@ -10,9 +10,12 @@
 //! assertions here. Without it a test fails when `CI` is set, and otherwise
 //! says SKIP loudly and returns.
 
+#[allow(dead_code)]
+#[path = "common/tools.rs"]
+mod tools;
+
 use std::{
     collections::BTreeMap,
-    io::Write as _,
     path::{Path, PathBuf},
     process::{Command, Output},
     sync::OnceLock,
@@ -21,6 +24,7 @@ use std::{
 
 use greet_gateway::listener::SHUTDOWN_GRACE;
 use serde_json::{Value, json};
+use tools::tools_dir;
 
 /// The Kubernetes version the manifests must be valid for: the oldest still
 /// commonly run (every field used here exists there).
@@ -357,20 +361,9 @@ impl Tools {
             python: venv.join("python"),
             validate: venv.join("kubernetes-validate"),
         };
-        if tools.python.is_file() && tools.validate.is_file() {
-            return Some(tools);
-        }
+        let installed = tools.python.is_file() && tools.validate.is_file();
         let what = format!("kubernetes-validate ({})", venv.display());
-        let hint = "run scripts/test (or bash tests/kubernetes/setup.sh) to install it";
-        if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-            panic!("{what} is missing and CI is set: {hint}");
-        }
-        // Straight to the stream: libtest captures eprintln! of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIP: {what} is missing; {hint} ***\n"
-        );
-        None
+        tools::present(&what, installed, "tests/kubernetes/setup.sh").then_some(tools)
     }
 
     /// kubernetes-validate, strict, for [`KUBERNETES_VERSION`], over `files`.
@@ -476,11 +469,4 @@ impl Manifests {
         let var = env.iter().find(|v| v["name"] == name)?;
         Some(var["value"].as_str().expect("a literal value").to_owned())
     }
-}
-
-/// `$GREET_TOOLS`, as `scripts/test` sets it, else the repository's `.tools`.
-fn tools_dir() -> PathBuf {
-    std::env::var_os("GREET_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools"))
 }

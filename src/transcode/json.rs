@@ -468,4 +468,42 @@ mod tests {
         let empty = DynamicMessage::new(response);
         assert_eq!(serde_json::to_string(&Proto3(&empty)).unwrap(), "{}");
     }
+
+    /// Wrapped floats that JSON numbers cannot hold are written as proto3
+    /// JSON says, not as `null` (found probing the OpenAPI test service).
+    #[test]
+    fn wrapped_nan_and_infinities_are_strings() {
+        let pool = DescriptorPool::decode(
+            include_bytes!(concat!(env!("OUT_DIR"), "/kinds_descriptor.bin")).as_slice(),
+        )
+        .unwrap();
+        let kinds = pool.get_message_by_name("kinds.v1.Kinds").unwrap();
+        let wrapper = |name: &str, value: Value| {
+            let mut wrapper = DynamicMessage::new(pool.get_message_by_name(name).unwrap());
+            wrapper.set_field_by_number(1, value);
+            Value::Message(wrapper)
+        };
+        let mut message = DynamicMessage::new(kinds);
+        message.set_field_by_name(
+            "double_value",
+            wrapper("google.protobuf.DoubleValue", Value::F64(f64::NAN)),
+        );
+        message.set_field_by_name(
+            "float_value",
+            wrapper("google.protobuf.FloatValue", Value::F32(f32::NEG_INFINITY)),
+        );
+        assert_eq!(
+            serde_json::to_string(&Proto3(&message)).unwrap(),
+            r#"{"floatValue":"-Infinity","doubleValue":"NaN"}"#
+        );
+        message.set_field_by_name(
+            "double_value",
+            wrapper("google.protobuf.DoubleValue", Value::F64(1.5)),
+        );
+        message.clear_field_by_name("float_value");
+        assert_eq!(
+            serde_json::to_string(&Proto3(&message)).unwrap(),
+            r#"{"doubleValue":1.5}"#
+        );
+    }
 }

@@ -32,6 +32,7 @@ use tower::ServiceExt;
 
 use crate::{
     grpc::GrpcService,
+    openapi,
     protocol::GRPC_STATUS,
     request_error::RequestError,
     status::{ErrorReply, JSON, json_response},
@@ -47,6 +48,10 @@ pub struct Transcoder {
     routes: std::sync::Arc<[Route]>,
     grpc: GrpcService,
     max_body_bytes: usize,
+    /// The OpenAPI document of these routes, served at [`openapi::PATH`]:
+    /// built once here, so serving it costs a reference count. `None` when
+    /// a route of the protos claims that path.
+    openapi: Option<Bytes>,
 }
 
 /// Why the REST routes could not be set up (a start-up error).
@@ -88,6 +93,18 @@ impl Transcoder {
         for road in typed {
             check_typed(road, &bindings)?;
         }
+        let openapi = if openapi::path_is_free(&bindings) {
+            let document = openapi::document(pool, &bindings);
+            Some(Bytes::from(
+                serde_json::to_vec_pretty(&document).expect("a JSON value always serializes"),
+            ))
+        } else {
+            tracing::warn!(
+                "a REST route takes GET {}: the OpenAPI document is not served",
+                openapi::PATH
+            );
+            None
+        };
         let routes = bindings
             .into_iter()
             .map(|binding| {
@@ -106,14 +123,17 @@ impl Transcoder {
             // The body limit applies to the JSON, here; not to its protobuf.
             grpc: grpc.in_process(),
             max_body_bytes,
+            openapi,
         })
     }
 
-    /// The HTTP methods the REST routes use (for CORS preflights).
+    /// The HTTP methods the REST routes use (for CORS preflights), GET for
+    /// the OpenAPI document included.
     pub fn methods(&self) -> Vec<Method> {
         self.routes
             .iter()
             .map(|r| r.binding.method.clone())
+            .chain(self.openapi.is_some().then_some(Method::GET))
             .collect()
     }
 
@@ -148,6 +168,17 @@ impl Transcoder {
     {
         let (parts, body) = request.into_parts();
         let path = parts.uri.path();
+        // OpenAPI hook: the document, before route matching (a length
+        // compare is all other requests pay).
+        if path == openapi::PATH
+            && let Some(document) = &self.openapi
+        {
+            return Ok(if parts.method == Method::GET {
+                json_response(StatusCode::OK, document.clone())
+            } else {
+                method_not_allowed(&parts.method, path, &[&Method::GET])
+            });
+        }
         let mut allowed: Vec<&Method> = Vec::new();
         let mut found = None;
         for route in self.routes.iter() {

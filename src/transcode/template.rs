@@ -16,7 +16,7 @@ use std::fmt;
 
 /// One segment of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
+pub enum Segment {
     Literal(String),
     /// `*`: exactly one segment.
     Single,
@@ -31,6 +31,13 @@ pub struct Variable {
     pub field_path: String,
     start: usize,
     end: usize,
+}
+
+impl Variable {
+    /// The indices in [`PathTemplate::segments`] this variable covers.
+    pub fn span(&self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
 }
 
 /// A parsed path template.
@@ -151,6 +158,17 @@ impl PathTemplate {
 
     pub fn variables(&self) -> &[Variable] {
         &self.variables
+    }
+
+    /// The segments, variables' included, in order (for describing the
+    /// template, e.g. in the OpenAPI document).
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The `:verb` after the last segment, without its colon.
+    pub fn verb(&self) -> Option<&str> {
+        self.verb.as_deref()
     }
 
     /// Matches a request path; on success returns each variable's field path

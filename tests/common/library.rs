@@ -14,6 +14,7 @@ pub mod pb {
 pub use pb::library_service_server::LibraryServiceServer;
 use pb::{BookReply, BookRequest, library_service_server::LibraryService};
 
+/// Its encoded descriptor set, `google.api.http` annotations intact.
 pub const LIBRARY_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/library_descriptor.bin"));
 

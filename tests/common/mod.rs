@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod library;
+pub mod tools;
 
 use std::net::SocketAddr;
 
