@@ -2,6 +2,10 @@
 //! wraps the response body in a [`LoggedBody`], which writes the line
 //! ([`crate::access_log`]) when the body ends, so the latency covers the
 //! whole answer and a gRPC status from the trailers is known.
+//!
+//! The line names the request by the `x-request-id` the answer carries (the
+//! request-id layer below sets it on every answer, [`super::request_id`]),
+//! and by the trace id of a valid incoming `traceparent`.
 
 use std::{
     future::Future,
@@ -15,9 +19,12 @@ use http_body::Body as HttpBody;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use super::classify::Classified;
+use super::{
+    classify::Classified,
+    request_id::{X_REQUEST_ID, trace_id},
+};
 use crate::{
-    access_log::{Entry, LoggedBody},
+    access_log::{Entry, LoggedBody, TraceId},
     protocol::{GRPC_STATUS, Protocol},
 };
 
@@ -58,6 +65,7 @@ where
             method: request.method().clone(),
             uri: request.uri().clone(),
             protocol: request.body().protocol(),
+            trace_id: trace_id(request.headers()),
         };
         AccessLogFuture {
             future: self.inner.call(request),
@@ -73,6 +81,7 @@ struct Arrival {
     method: Method,
     uri: Uri,
     protocol: Protocol,
+    trace_id: Option<TraceId>,
 }
 
 pin_project! {
@@ -107,8 +116,8 @@ where
             // A trailers-only gRPC answer has it here; otherwise the body
             // finds it in the trailers.
             grpc_status: response.headers().get(&GRPC_STATUS).cloned(),
-            request_id: None,
-            trace_id: None,
+            request_id: response.headers().get(&X_REQUEST_ID).cloned(),
+            trace_id: arrival.trace_id,
         };
         Poll::Ready(Ok(response.map(|body| LoggedBody::new(body, entry))))
     }
