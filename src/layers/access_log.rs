@@ -153,4 +153,29 @@ mod tests {
         let body = response.into_body().collect().await.expect("a full body");
         assert_eq!(body.to_bytes(), "hello");
     }
+
+    #[tokio::test]
+    async fn the_entry_names_the_answers_request_id_and_the_requests_trace() {
+        let service = AccessLogLayer.layer(service_fn(|_: Request<Classified<()>>| async {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            response
+                .headers_mut()
+                .insert(&X_REQUEST_ID, http::HeaderValue::from_static("req-7"));
+            Ok::<_, Infallible>(response)
+        }));
+        let request = Request::post("/greet")
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .body(Classified::new(Protocol::Rest, ()))
+            .expect("a valid request");
+        let response = service.oneshot(request).await.expect("infallible");
+        let entry = response.body().entry().expect("not written yet");
+        assert_eq!(entry.request_id.as_ref().unwrap(), "req-7");
+        assert_eq!(
+            entry.trace_id.as_ref().map(TraceId::as_str),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+    }
 }
