@@ -72,11 +72,9 @@ async fn spawn_echo(road: Road) -> TestApp {
     spawn_with_builder(&[], move |builder| {
         let builder = builder.add_service(EchoServiceServer::new(Echo), ECHO_DESCRIPTOR_SET);
         match road {
-            Road::Typed => {
-                pb::echo_service_typed_roads(Arc::new(Echo))
-                    .into_iter()
-                    .fold(builder, |b, road| b.add_typed_rest(road))
-            }
+            Road::Typed => pb::echo_service_typed_roads(Arc::new(Echo))
+                .into_iter()
+                .fold(builder, |b, road| b.add_typed_rest(road)),
             Road::Dynamic => builder.dynamic_rest_only(),
         }
     })
@@ -151,8 +149,16 @@ async fn a_rest_error_carries_the_services_trailers_on_both_roads() {
             "denied-here",
             "{road:?}"
         );
-        assert_eq!(header(&headers, "grpc-metadata-grpc-status"), "", "{road:?}");
-        assert_eq!(header(&headers, "grpc-metadata-grpc-message"), "", "{road:?}");
+        assert_eq!(
+            header(&headers, "grpc-metadata-grpc-status"),
+            "",
+            "{road:?}"
+        );
+        assert_eq!(
+            header(&headers, "grpc-metadata-grpc-message"),
+            "",
+            "{road:?}"
+        );
         assert_eq!(
             common::json(response).await,
             serde_json::json!({"error": "not you"}),
@@ -185,7 +191,13 @@ async fn grpc_passes_headers_natively_with_the_request_id_checked() {
         metadata.insert("traceparent", TRACEPARENT.parse().unwrap());
         metadata.insert("tenant", "acme".parse().unwrap());
         let response = client.echo(request).await.unwrap();
-        let id = response.metadata().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+        let id = response
+            .metadata()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
         if kept {
             assert_eq!(id, sent);
         } else {

@@ -49,7 +49,12 @@ async fn rest_answers_carry_a_fresh_id_that_differs_per_request() {
 async fn an_acceptable_id_is_kept_exactly() {
     let app = spawn_app().await;
     let longest = "a".repeat(128);
-    for id in ["req-42", "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "~!#$%&'()*+,./:;<=>?@[]^_`{|}", &longest] {
+    for id in [
+        "req-42",
+        "f81d4fae-7dec-11d0-a765-00a0c91e6bf6",
+        "~!#$%&'()*+,./:;<=>?@[]^_`{|}",
+        &longest,
+    ] {
         assert_eq!(rest_id(&app, Some(id.as_bytes())).await, id);
     }
 }
@@ -80,14 +85,24 @@ async fn grpc_answers_carry_the_id_in_their_metadata() {
         lang: None,
     };
     let response = client.greet(request()).await.unwrap();
-    assert_fresh(response.metadata().get("x-request-id").unwrap().to_str().unwrap());
+    assert_fresh(
+        response
+            .metadata()
+            .get("x-request-id")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+    );
 
     let mut with_id = tonic::Request::new(request());
     with_id
         .metadata_mut()
         .insert("x-request-id", "grpc-req-1".parse().unwrap());
     let response = client.greet(with_id).await.unwrap();
-    assert_eq!(response.metadata().get("x-request-id").unwrap(), "grpc-req-1");
+    assert_eq!(
+        response.metadata().get("x-request-id").unwrap(),
+        "grpc-req-1"
+    );
 
     // An error answer (trailers-only) carries it too.
     let mut bad = tonic::Request::new(GreetRequest::default());
@@ -123,7 +138,10 @@ async fn grpc_web_answers_carry_the_id_and_browsers_may_read_it() {
     assert_eq!(response.status(), 200);
     let headers = response.headers();
     assert_eq!(header(headers, "x-request-id"), "web-req-1");
-    assert_eq!(header(headers, "access-control-allow-origin"), ALLOWED_ORIGIN);
+    assert_eq!(
+        header(headers, "access-control-allow-origin"),
+        ALLOWED_ORIGIN
+    );
     let exposed: Vec<_> = header(headers, "access-control-expose-headers")
         .split(',')
         .map(str::trim)

@@ -201,7 +201,9 @@ where
             // Absent or unacceptable; `insert` drops every incoming copy.
             _ => {
                 let id = self.maker.make();
-                request.headers_mut().insert(X_REQUEST_ID.clone(), id.clone());
+                request
+                    .headers_mut()
+                    .insert(X_REQUEST_ID.clone(), id.clone());
                 id
             }
         };
@@ -270,7 +272,11 @@ mod tests {
                 .headers_mut()
                 .insert(&X_REQUEST_ID, HeaderValue::from_bytes(id).unwrap());
         }
-        let response = layer.layer(service_fn(seen)).oneshot(request).await.unwrap();
+        let response = layer
+            .layer(service_fn(seen))
+            .oneshot(request)
+            .await
+            .unwrap();
         let answered = response.headers()[&X_REQUEST_ID].clone();
         (response.into_body(), answered)
     }

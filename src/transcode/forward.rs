@@ -133,6 +133,9 @@ mod tests {
         ]);
         let mut answer = HeaderMap::new();
         response_metadata(&metadata, &mut answer);
-        assert_eq!(pairs(&answer), [("grpc-metadata-x-echo".into(), "h".into())]);
+        assert_eq!(
+            pairs(&answer),
+            [("grpc-metadata-x-echo".into(), "h".into())]
+        );
     }
 }
