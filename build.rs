@@ -184,6 +184,15 @@ fn main() {
         root: "::greet_gateway",
         codec: None,
     });
+    // A service echoing the metadata it receives (tests/metadata.rs).
+    compile(&Protos {
+        files: &["echo/v1/echo.proto"],
+        includes: &["tests/proto", "proto"],
+        descriptor_set: "echo_descriptor.bin",
+        own: &["echo"],
+        root: "::greet_gateway",
+        codec: None,
+    });
     compile(&Protos {
         files: &["kinds/v1/kinds.proto"],
         includes: &["tests/proto", "proto"],

@@ -1,5 +1,6 @@
 //! Per service, a function giving each unary RPC a typed REST road
-//! (`greet_gateway::transcode::typed`) that calls the service trait method;
+//! (`greet_gateway::transcode::typed`) that calls the service trait method
+//! with the metadata REST forwards, and hands back the metadata it sets;
 //! and per message, the proto name the typed road checks its routes against.
 
 use std::collections::BTreeSet;
@@ -56,15 +57,13 @@ pub fn generate(
                 quote! {
                     {
                         let service = ::std::sync::Arc::clone(&service);
-                        #typed::TypedRpc::new(#grpc_path, move |request: #input| {
-                            let service = ::std::sync::Arc::clone(&service);
-                            async move {
-                                service
-                                    .#call(::tonic::Request::new(request))
-                                    .await
-                                    .map(::tonic::Response::into_inner)
-                            }
-                        })
+                        #typed::TypedRpc::with_metadata(
+                            #grpc_path,
+                            move |request: ::tonic::Request<#input>| {
+                                let service = ::std::sync::Arc::clone(&service);
+                                async move { service.#call(request).await }
+                            },
+                        )
                     }
                 }
             })

@@ -105,6 +105,12 @@ impl<B: HttpBody> LoggedBody<B> {
         }
     }
 
+    /// The line to be written, until it is (for the layer's tests).
+    #[cfg(test)]
+    pub(crate) fn entry(&self) -> Option<&Entry> {
+        self.entry.as_ref()
+    }
+
     fn finish(&mut self, outcome: &'static str) {
         let Some(entry) = self.entry.take() else {
             return;

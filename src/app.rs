@@ -8,7 +8,8 @@
 //! ```text
 //! Classify        which protocol: preflight, REST, gRPC-Web or gRPC, once
 //! AccessLog       one line per request, written when its body ends
-//!                 (request ids and metrics: the operations issue's place)
+//!                 (metrics: the operations issue's place)
+//! RequestId       x-request-id kept if acceptable, else made; on every answer
 //! Cors            preflight → 204 / 403 here; every other answer decorated
 //! Shed            no permit → 503 / UNAVAILABLE; the permit rides in the body
 //! Dispatch        by protocol:
@@ -54,6 +55,7 @@ use crate::{
         classify::{Classify, ClassifyLayer},
         cors::{Cors, CorsLayer},
         panic::catch_panic,
+        request_id::{RequestId, RequestIdLayer},
         shed::{PermitBody, Shed, ShedLayer},
         timeout::TimeoutLayer,
     },
@@ -217,9 +219,13 @@ impl ApiBuilder {
             // Outermost of the behaviour: every answer is logged, the
             // preflights, refusals and panics of the layers below included,
             // with the latency the client saw. (The operations issue adds
-            // request ids and metrics right below, so the line can name the
-            // request and the counts include preflights.)
+            // metrics right below, so the counts include preflights.)
             .layer(AccessLogLayer)
+            // Below the log, which reads the id from the answer; above
+            // everything that answers, so preflights, refusals and panics
+            // carry it too, and above the dispatch, so the services (and
+            // REST's forwarded metadata) see the checked id, not the raw one.
+            .layer(RequestIdLayer::new())
             // Above the shedding: a preflight is answered at once and never
             // refused 503 (a browser would report that as a CORS failure and
             // hide the answer); and the 503s, 504s and 500s from below carry
@@ -249,7 +255,7 @@ fn face<S>(protocol: Protocol, timeout: Duration, handler: S) -> Face<S> {
 
 /// The layers above the dispatch, outermost first; [`ApiBuilder::build`]
 /// stacks them.
-type Stack = Classify<AccessLog<Cors<Shed<Dispatch>>>>;
+type Stack = Classify<AccessLog<RequestId<Cors<Shed<Dispatch>>>>>;
 
 /// The body of every answer of the [`Api`]: the dispatched protocol's body
 /// or one of the layers' own answers, each layer's wrapper unboxed.

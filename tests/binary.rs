@@ -27,13 +27,20 @@ fn binary_serves_rest_on_the_logged_address() {
     let fields = rest
         .strip_prefix(" INFO greet_gateway::access: ")
         .unwrap_or_else(|| panic!("level and target: {line}"));
-    let latency = fields
+    let (latency, request_id) = fields
         .strip_prefix(
             r#"protocol="rest" method=POST path="/greet" status=200 grpc_status="-" latency_us="#,
         )
-        .and_then(|f| f.strip_suffix(r#" outcome="complete""#))
+        .and_then(|f| f.split_once(r#" outcome="complete" request_id=""#))
         .unwrap_or_else(|| panic!("fields: {line}"));
     assert!(latency.parse::<u64>().is_ok(), "{line}");
+    // The id the answer carried, made by the gateway: none was sent.
+    let request_id = request_id.strip_suffix('"').expect("a quoted id");
+    assert_eq!(request_id.len(), 33, "{line}");
+    assert!(
+        response.contains(&format!("\r\nx-request-id: {request_id}\r\n")),
+        "{response}"
+    );
 }
 
 /// Plain HTTP/1.1 over a socket: no client library between us and the wire.

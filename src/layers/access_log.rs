@@ -2,6 +2,10 @@
 //! wraps the response body in a [`LoggedBody`], which writes the line
 //! ([`crate::access_log`]) when the body ends, so the latency covers the
 //! whole answer and a gRPC status from the trailers is known.
+//!
+//! The line names the request by the `x-request-id` the answer carries (the
+//! request-id layer below sets it on every answer, [`super::request_id`]),
+//! and by the trace id of a valid incoming `traceparent`.
 
 use std::{
     future::Future,
@@ -15,9 +19,12 @@ use http_body::Body as HttpBody;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use super::classify::Classified;
+use super::{
+    classify::Classified,
+    request_id::{X_REQUEST_ID, trace_id},
+};
 use crate::{
-    access_log::{Entry, LoggedBody},
+    access_log::{Entry, LoggedBody, TraceId},
     protocol::{GRPC_STATUS, Protocol},
 };
 
@@ -58,6 +65,7 @@ where
             method: request.method().clone(),
             uri: request.uri().clone(),
             protocol: request.body().protocol(),
+            trace_id: trace_id(request.headers()),
         };
         AccessLogFuture {
             future: self.inner.call(request),
@@ -73,6 +81,7 @@ struct Arrival {
     method: Method,
     uri: Uri,
     protocol: Protocol,
+    trace_id: Option<TraceId>,
 }
 
 pin_project! {
@@ -107,8 +116,8 @@ where
             // A trailers-only gRPC answer has it here; otherwise the body
             // finds it in the trailers.
             grpc_status: response.headers().get(&GRPC_STATUS).cloned(),
-            request_id: None,
-            trace_id: None,
+            request_id: response.headers().get(&X_REQUEST_ID).cloned(),
+            trace_id: arrival.trace_id,
         };
         Poll::Ready(Ok(response.map(|body| LoggedBody::new(body, entry))))
     }
@@ -143,5 +152,30 @@ mod tests {
         assert_eq!(response.headers()["x-answer"], "yes");
         let body = response.into_body().collect().await.expect("a full body");
         assert_eq!(body.to_bytes(), "hello");
+    }
+
+    #[tokio::test]
+    async fn the_entry_names_the_answers_request_id_and_the_requests_trace() {
+        let service = AccessLogLayer.layer(service_fn(|_: Request<Classified<()>>| async {
+            let mut response = Response::new(Full::new(Bytes::new()));
+            response
+                .headers_mut()
+                .insert(&X_REQUEST_ID, http::HeaderValue::from_static("req-7"));
+            Ok::<_, Infallible>(response)
+        }));
+        let request = Request::post("/greet")
+            .header(
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )
+            .body(Classified::new(Protocol::Rest, ()))
+            .expect("a valid request");
+        let response = service.oneshot(request).await.expect("infallible");
+        let entry = response.body().entry().expect("not written yet");
+        assert_eq!(entry.request_id.as_ref().unwrap(), "req-7");
+        assert_eq!(
+            entry.trace_id.as_ref().map(TraceId::as_str),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
     }
 }

@@ -7,6 +7,7 @@
 //!
 //! - [`classify`]: which protocol the request speaks, decided once;
 //! - [`access_log`]: one log line per request, when its body ends;
+//! - [`request_id`]: an `x-request-id` for every request and its answer;
 //! - [`cors`]: preflights answered, every other answer decorated;
 //! - [`shed`]: a concurrency limit that refuses at once, held until the
 //!   response body ends;
@@ -20,6 +21,7 @@ pub mod access_log;
 pub mod classify;
 pub mod cors;
 pub mod panic;
+pub mod request_id;
 pub mod shed;
 pub mod timeout;
 

@@ -13,9 +13,14 @@
 //! Dispatch follows connect-go: path first (else 404), then method (else 405
 //! with `Allow`), then the body: size (413), content type (415), JSON (400).
 //!
-//! Limitations: streaming RPCs are not transcoded; request headers are not
-//! forwarded as gRPC metadata.
+//! Headers cross as grpc-gateway forwards them by default, on both roads
+//! ([`forward`]): `authorization`, `x-request-id`, `traceparent` and
+//! `grpc-metadata-*` in; the service's custom headers and trailers out as
+//! `grpc-metadata-*`.
+//!
+//! Limitations: streaming RPCs are not transcoded.
 
+pub mod forward;
 pub mod json;
 pub mod rules;
 pub mod template;
@@ -155,13 +160,23 @@ impl Transcoder {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        match self.transcode(request).await {
+        // The service's metadata, on success and on error alike.
+        let mut metadata = HeaderMap::new();
+        let mut response = match self.transcode(request, &mut metadata).await {
             Ok(response) => response,
             Err(error) => error.into_response(),
-        }
+        };
+        forward::response_metadata(&metadata, response.headers_mut());
+        response
     }
 
-    async fn transcode<B>(&self, request: Request<B>) -> Result<Response<Body>, ErrorReply>
+    /// The answer; `metadata` gathers the headers and trailers the service
+    /// set.
+    async fn transcode<B>(
+        &self,
+        request: Request<B>,
+        metadata: &mut HeaderMap,
+    ) -> Result<Response<Body>, ErrorReply>
     where
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -215,14 +230,29 @@ impl Transcoder {
                 ),
             ));
         }
-        if let Some(reply) = typed.as_ref().and_then(|t| t.call(&body)) {
-            let json = reply.await.map_err(|status| error_of(&status))?;
-            return Ok(json_response(StatusCode::OK, Bytes::from(json)));
+        let mut forwarded = HeaderMap::new();
+        forward::request_metadata(&parts.headers, &mut forwarded);
+        if let Some(typed) = typed {
+            let mut typed_metadata = tonic::metadata::MetadataMap::from_headers(forwarded);
+            let reply = typed.call(&body, &mut typed_metadata);
+            forwarded = typed_metadata.into_headers();
+            if let Some(reply) = reply {
+                return match reply.await {
+                    Ok((json, set)) => {
+                        *metadata = set.into_headers();
+                        Ok(json_response(StatusCode::OK, Bytes::from(json)))
+                    }
+                    Err(status) => {
+                        *metadata = status.metadata().clone().into_headers();
+                        Err(error_of(&status))
+                    }
+                };
+            }
         }
         let message = json::request_message(binding, bound, parts.uri.query(), &body)
             .map_err(|e| ErrorReply::new(StatusCode::BAD_REQUEST, e))?;
 
-        let reply = self.call(binding, &message).await?;
+        let reply = self.call(binding, &message, forwarded, metadata).await?;
         let json = json::response_json(binding, &reply)
             .map_err(|e| ErrorReply::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
         Ok(json_response(StatusCode::OK, Bytes::from(json)))
@@ -253,11 +283,15 @@ impl Transcoder {
         }
     }
 
-    /// Calls the RPC in-process as a unary gRPC request.
+    /// Calls the RPC in-process as a unary gRPC request with the forwarded
+    /// headers; the service's response headers and trailers go to
+    /// `metadata`.
     async fn call(
         &self,
         binding: &Binding,
         message: &DynamicMessage,
+        forwarded: HeaderMap,
+        metadata: &mut HeaderMap,
     ) -> Result<DynamicMessage, ErrorReply> {
         let len = message.encoded_len();
         let mut framed = BytesMut::with_capacity(len + 5);
@@ -269,17 +303,20 @@ impl Transcoder {
             .encode(&mut framed)
             .expect("the buffer was sized for the message");
 
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(Method::POST)
             .uri(binding.rpc.grpc_path.clone())
             .version(http::Version::HTTP_2)
-            .header(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/grpc"),
-            )
-            .header(header::TE, HeaderValue::from_static("trailers"))
             .body(Body::new(Full::new(framed.freeze())))
-            .expect("a fixed path and headers form a valid request");
+            .expect("a fixed path forms a valid request");
+        // The forwarded ones first: none of them is gRPC's own.
+        *request.headers_mut() = forwarded;
+        let headers = request.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc"),
+        );
+        headers.insert(header::TE, HeaderValue::from_static("trailers"));
         let response = self
             .grpc
             .clone()
@@ -287,17 +324,23 @@ impl Transcoder {
             .await
             .unwrap_or_else(|e| match e {});
 
+        let (head, body) = response.into_parts();
+        *metadata = head.headers;
         // A trailers-only answer carries the status in the headers.
-        if let Some(error) = grpc_error(response.headers()) {
+        if let Some(error) = grpc_error(metadata) {
             return Err(error);
         }
-        let collected = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|status| error_of(&status))?;
-        if let Some(error) = collected.trailers().and_then(grpc_error) {
-            return Err(error);
+        let collected = body.collect().await.map_err(|status| error_of(&status))?;
+        if let Some(trailers) = collected.trailers() {
+            // Only the custom ones: on success, no allocation.
+            for (name, value) in trailers {
+                if !forward::is_reserved(name.as_str()) {
+                    metadata.append(name.clone(), value.clone());
+                }
+            }
+            if let Some(error) = grpc_error(trailers) {
+                return Err(error);
+            }
         }
         let mut data = collected.to_bytes();
         if data.len() < 5 || data[0] != 0 {

@@ -28,17 +28,21 @@
 //!
 //! What the typed road skips: tonic's server machinery, so tower layers or
 //! interceptors wrapped around a tonic service do not see REST calls that
-//! take it (the Greet service has none).
+//! take it (the Greet service has none). The metadata REST forwards
+//! ([`super::forward`]) still reaches the service: the generated roads
+//! ([`TypedRpc::with_metadata`]) build the `tonic::Request` with it and hand
+//! back the `tonic::Response`'s, as the dynamic road does through tonic.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use serde::{Serialize, de::DeserializeOwned};
-use tonic::Status;
+use tonic::{Status, metadata::MetadataMap};
 
-/// What a typed call resolves to: the response JSON, or the RPC's status.
-pub type Reply = Pin<Box<dyn Future<Output = Result<Vec<u8>, Status>> + Send>>;
+/// What a typed call resolves to: the response JSON and the metadata the
+/// service set, or the RPC's status (whose metadata are its trailers).
+pub type Reply = Pin<Box<dyn Future<Output = Result<(Vec<u8>, MetadataMap), Status>> + Send>>;
 
-type Call = dyn Fn(&[u8]) -> Option<Reply> + Send + Sync;
+type Call = dyn Fn(&[u8], &mut MetadataMap) -> Option<Reply> + Send + Sync;
 
 /// Which proto message a Rust type is read or written as, so that a typed
 /// road's types are checked against its RPC's. build.rs implements it for
@@ -67,28 +71,50 @@ pub struct TypedRpc {
 
 impl TypedRpc {
     /// `grpc_path` is `/<package>.<Service>/<Method>`; `handler` is the RPC's
-    /// implementation (usually a call of the tonic service trait method).
+    /// implementation, which neither sees the forwarded metadata nor sets
+    /// any (for hand-written roads; see [`TypedRpc::with_metadata`]).
     pub fn new<Req, Resp, F, Fut>(grpc_path: &'static str, handler: F) -> Self
     where
-        Req: DeserializeOwned + Default + MessageName,
-        Resp: Serialize + MessageName,
+        Req: DeserializeOwned + Default + MessageName + Send + 'static,
+        Resp: Serialize + MessageName + Send + 'static,
         F: Fn(Req) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Resp, Status>> + Send + 'static,
     {
-        let call = move |body: &[u8]| -> Option<Reply> {
+        TypedRpc::with_metadata(grpc_path, move |request: tonic::Request<Req>| {
+            let reply = handler(request.into_inner());
+            async move { reply.await.map(tonic::Response::new) }
+        })
+    }
+
+    /// Like [`TypedRpc::new`], but the handler is called as tonic calls the
+    /// service trait: with the forwarded metadata in its `tonic::Request`,
+    /// and its `tonic::Response`'s metadata go back to the REST client (what
+    /// build.rs generates for every unary RPC).
+    pub fn with_metadata<Req, Resp, F, Fut>(grpc_path: &'static str, handler: F) -> Self
+    where
+        Req: DeserializeOwned + Default + MessageName,
+        Resp: Serialize + MessageName,
+        F: Fn(tonic::Request<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<tonic::Response<Resp>, Status>> + Send + 'static,
+    {
+        let call = move |body: &[u8], metadata: &mut MetadataMap| -> Option<Reply> {
             let request = if super::json::is_blank(body) {
                 Req::default()
             } else {
                 serde_json::from_slice(body).ok()?
             };
-            let reply = handler(request);
+            let reply = handler(tonic::Request::from_parts(
+                std::mem::take(metadata),
+                tonic::Extensions::default(),
+                request,
+            ));
             Some(Box::pin(async move {
-                let response = reply.await?;
+                let (metadata, response, _) = reply.await?.into_parts();
                 let mut json = Vec::with_capacity(128);
                 serde_json::to_writer(&mut json, &response).map_err(|e| {
                     Status::internal(format!("cannot write the response as JSON: {e}"))
                 })?;
-                Ok(json)
+                Ok((json, metadata))
             }))
         };
         TypedRpc {
@@ -110,9 +136,10 @@ impl TypedRpc {
         (self.input.as_deref(), self.output.as_deref())
     }
 
-    /// Starts the call, or `None` when the body is not one this road parses
+    /// Starts the call, taking the forwarded `metadata`; or `None`, the
+    /// metadata left in place, when the body is not one this road parses
     /// (the dynamic road then answers).
-    pub fn call(&self, body: &[u8]) -> Option<Reply> {
-        (self.call)(body)
+    pub fn call(&self, body: &[u8], metadata: &mut MetadataMap) -> Option<Reply> {
+        (self.call)(body, metadata)
     }
 }

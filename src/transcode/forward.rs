@@ -1,0 +1,141 @@
+//! Which headers cross between a REST request and the RPC it calls, as
+//! grpc-gateway forwards them by default
+//! (<https://grpc-ecosystem.github.io/grpc-gateway/docs/mapping/customizing_your_gateway/#mapping-from-http-request-headers-to-grpc-client-metadata>).
+//!
+//! Into the call, as gRPC metadata: `authorization`, `x-request-id` (the one
+//! [`crate::layers::request_id`] checked or made), `traceparent`, and every
+//! `grpc-metadata-<name>` header as `<name>`. Never: hop-by-hop headers
+//! (`connection`, `keep-alive`, `te`, `trailer`, `transfer-encoding`,
+//! `upgrade`, `proxy-*`), `content-*`, or gRPC's own `grpc-*`, not even
+//! under the prefix.
+//!
+//! Out of the call: the custom headers and trailers the service sets come
+//! back as `grpc-metadata-<name>` headers on the REST answer (success or
+//! error); gRPC's own (`grpc-status`, `grpc-message`, ...), `content-*` and
+//! hop-by-hop ones do not.
+
+use http::{HeaderMap, HeaderName};
+
+/// The prefix of headers that carry metadata through REST.
+pub const METADATA_PREFIX: &str = "grpc-metadata-";
+
+/// Names that never cross: gRPC's own, the body's description, and
+/// hop-by-hop headers (RFC 9110 §7.6.1).
+pub fn is_reserved(name: &str) -> bool {
+    name.starts_with("grpc-")
+        || name.starts_with("content-")
+        || name.starts_with("proxy-")
+        || matches!(
+            name,
+            "connection" | "keep-alive" | "te" | "trailer" | "transfer-encoding" | "upgrade"
+        )
+}
+
+/// Adds the metadata a REST request forwards (see the module docs) to
+/// `metadata`.
+pub fn request_metadata(headers: &HeaderMap, metadata: &mut HeaderMap) {
+    for (name, value) in headers {
+        let forwarded = match name.as_str() {
+            "authorization" | "x-request-id" | "traceparent" => name.clone(),
+            other => match other.strip_prefix(METADATA_PREFIX) {
+                Some(inner) if !inner.is_empty() && !is_reserved(inner) => {
+                    match HeaderName::from_bytes(inner.as_bytes()) {
+                        Ok(inner) => inner,
+                        Err(_) => continue,
+                    }
+                }
+                _ => continue,
+            },
+        };
+        metadata.append(forwarded, value.clone());
+    }
+}
+
+/// Adds the service's custom `metadata` (headers or trailers) to a REST
+/// answer's `headers`, each as `grpc-metadata-<name>`.
+pub fn response_metadata(metadata: &HeaderMap, headers: &mut HeaderMap) {
+    for (name, value) in metadata {
+        if is_reserved(name.as_str()) {
+            continue;
+        }
+        let prefixed = format!("{METADATA_PREFIX}{name}");
+        if let Ok(prefixed) = HeaderName::from_bytes(prefixed.as_bytes()) {
+            headers.append(prefixed, value.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(n, v)| {
+                (
+                    HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    fn pairs(map: &HeaderMap) -> Vec<(String, String)> {
+        let mut pairs: Vec<_> = map
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    #[test]
+    fn the_request_forwards_the_named_headers_and_the_prefixed_ones() {
+        let incoming = headers(&[
+            ("authorization", "Bearer t"),
+            ("x-request-id", "r1"),
+            ("traceparent", "00-x"),
+            ("grpc-metadata-tenant", "acme"),
+            ("grpc-metadata-connection", "close"),
+            ("grpc-metadata-content-type", "text/plain"),
+            ("grpc-metadata-grpc-timeout", "1S"),
+            ("grpc-metadata-proxy-x", "p"),
+            ("grpc-metadata-", "empty"),
+            ("connection", "keep-alive"),
+            ("content-type", "application/json"),
+            ("user-agent", "curl"),
+            ("x-other", "o"),
+        ]);
+        let mut metadata = HeaderMap::new();
+        request_metadata(&incoming, &mut metadata);
+        assert_eq!(
+            pairs(&metadata),
+            [
+                ("authorization".into(), "Bearer t".into()),
+                ("tenant".into(), "acme".into()),
+                ("traceparent".into(), "00-x".into()),
+                ("x-request-id".into(), "r1".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_answer_carries_the_custom_metadata_prefixed() {
+        let metadata = headers(&[
+            ("x-echo", "h"),
+            ("grpc-status", "0"),
+            ("grpc-message", "m"),
+            ("content-type", "application/grpc"),
+            ("te", "trailers"),
+        ]);
+        let mut answer = HeaderMap::new();
+        response_metadata(&metadata, &mut answer);
+        assert_eq!(
+            pairs(&answer),
+            [("grpc-metadata-x-echo".into(), "h".into())]
+        );
+    }
+}
