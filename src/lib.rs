@@ -1,29 +1,42 @@
 //! greet-gateway: one `Greet` RPC, defined once in `proto/`, served on one
 //! port as REST/JSON, gRPC-Web and native gRPC behind one CORS policy.
 //!
+//! A request on the API port goes down one stack of tower layers, outermost
+//! first ([`app::ApiBuilder::build`] says why each sits where it does):
+//!
+//! ```text
+//! listener    accept, HTTP/1.1 + h2c (or TLS), hyper limits, drain on SIGTERM
+//! Classify    which protocol, once: preflight, REST, gRPC-Web (binary/text), gRPC
+//! AccessLog   one log line and the metrics per request, when its body ends
+//! RequestId   x-request-id kept if acceptable, else made; traceparent read
+//! Cors        preflight → 204 / 403 here; every other answer decorated
+//! Shed        no permit → 503 / UNAVAILABLE; the permit is held until the body ends
+//! Dispatch    by protocol:
+//! ├ REST      Timeout → CatchPanic → Transcoder ┬ typed road → service trait → Greeter
+//! │                                             └ dynamic road → gRPC services
+//! ├ gRPC      Timeout → CatchPanic → gRPC services
+//! └ gRPC-Web  tonic-web → Timeout → CatchPanic → gRPC services
+//! gRPC services: bodies checked frame by frame, our codec; Greet, health, reflection
+//! ```
+//!
 //! The modules, one job each:
-//! - [`config`]: flags and environment, validated into typed [`config::Settings`].
-//! - [`greeter`]: the greeting rules and their errors; knows nothing of HTTP.
-//! - [`grpc`]: the tonic service calling [`greeter`]; the service table; request bodies checked.
-//! - [`request_error`]: what can be wrong with a request body, with its code and status.
-//! - [`pb`]: code generated from `proto/`, the proto3 JSON of each field kind, the descriptor set.
-//! - [`status`]: the one gRPC code → HTTP status table and the `{"error"}` body.
-//! - [`transcode`]: REST routes from `google.api.http`, proto3 JSON both ways.
-//! - [`openapi`]: the OpenAPI 3.1 document of those routes, built at start-up.
-//! - [`cors`]: the one CORS policy: preflights, origin echo, `Vary`, exposed headers.
-//! - [`logging`]: tracing with a plain, cheap line format on a background writer.
-//! - [`log_sink`]: that writer: one shared buffer, drained to stdout by a thread.
-//! - [`access_log`]: one log line per request, written when its body ends.
-//! - [`protocol`]: which face a request is for, and each face's own error shape.
-//! - [`rfc3339`]: hand-written UTC timestamps for log lines and JSON.
-//! - [`app`]: the API port's one tower service: the layer stack, dispatch by protocol.
-//! - [`layers`]: the tower layers of that stack: classify, access log, CORS, shedding, timeout, panics.
-//! - [`listener`]: accept loop, hyper settings, TLS handshake, graceful shutdown.
-//! - [`tls`]: HTTPS with rustls, ALPN h2 and http/1.1.
-//! - [`web`]: the demo page in `web/`, served on a second origin.
-//! - [`metrics`]: the API's Prometheus metrics, recorded without allocating.
-//! - [`process_metrics`]: the standard `process_*` metrics, read from `/proc`.
-//! - [`admin`]: the admin router: `/metrics`, `/healthz`, `/readyz`.
+//! - the request path: [`listener`] (accept loop, hyper settings, TLS,
+//!   graceful shutdown), [`app`] (the stack, dispatch by protocol),
+//!   [`layers`] (one tower layer per concern), [`protocol`] (which face a
+//!   request is for, each face's error shape).
+//! - the domain and its services: [`greeter`] (the greeting rules; no HTTP),
+//!   [`grpc`] (the tonic service, the service table, request bodies checked),
+//!   [`request_error`] (what can be wrong with a request body, one table),
+//!   [`status`] (gRPC code → HTTP status, the `{"error"}` body), [`pb`]
+//!   (generated code, the proto3 JSON of each field kind, the descriptor set).
+//! - REST: [`transcode`] (routes from `google.api.http`, both roads, headers
+//!   as metadata), [`openapi`] (the OpenAPI document of those routes).
+//! - the policy: [`cors`] (preflights, origin echo, `Vary`, exposed headers).
+//! - operations: [`config`] (flags and environment → [`config::Settings`]),
+//!   [`access_log`], [`logging`] and [`log_sink`] (a line per request, plain
+//!   or JSON, on a background writer), [`metrics`] and [`process_metrics`]
+//!   (Prometheus), [`admin`] (`/metrics`, `/healthz`, `/readyz`), [`tls`],
+//!   [`rfc3339`] (UTC timestamps), [`web`] (the demo page, a second origin).
 
 pub mod access_log;
 pub mod admin;

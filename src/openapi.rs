@@ -13,8 +13,8 @@
 //!   by repetition, enums by name);
 //! - `body: "*"` is the request message, `body: "field"` that field, no body
 //!   none; `response_body` picks the 200 schema;
-//! - messages are component schemas in the proto3 JSON mapping ([`schema`]);
-//!   proto comments become descriptions ([`comments`]);
+//! - messages are component schemas in the proto3 JSON mapping (`schema.rs`);
+//!   proto comments become descriptions (`comments.rs`);
 //! - errors are `{"error": string}` with the statuses of the README's
 //!   contract table.
 //!
