@@ -16,6 +16,16 @@
 //! - [`panic`](mod@panic): a handler's panic answered in its protocol's shape.
 //!
 //! The answers the layers give of their own accord are the [`Refusal`]s.
+//!
+//! Not a layer: the request-body limit. tower-http's `RequestBodyLimitLayer`
+//! answers an over-long `content-length` with a 413 of its own
+//! (`text/plain`, "length limit exceeded"), which is neither REST's
+//! `{"error": "Payload too large"}` nor gRPC's trailers-only
+//! RESOURCE_EXHAUSTED, and a chunked body that grows too long only as an
+//! opaque body error. So each face applies the limit where it can answer in
+//! its own shape: the REST transcoder while it reads the body, the gRPC
+//! services from each frame's header before the message arrives
+//! ([`crate::grpc`]), both as [`crate::request_error::RequestError`].
 
 pub mod access_log;
 pub mod classify;
