@@ -15,6 +15,7 @@ use std::{
     fmt,
     io::Write as _,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::{Instant, SystemTime},
 };
@@ -22,10 +23,11 @@ use std::{
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use tonic::body::Body;
+use tonic::{Code, body::Body};
 
 use crate::{
     logging::{LogFormat, needs_escape, write_json_str},
+    metrics::{GaugeGuard, Metrics, Route},
     protocol::{GRPC_STATUS, Protocol},
 };
 
@@ -88,13 +90,25 @@ impl Entry {
     }
 }
 
-/// A response body that logs its [`Entry`] once, when it is finished.
-/// Generic over the body it wraps, so the layers' body wrappers stay
-/// unboxed (the API's is [`crate::app::ResponseBody`]).
+/// A request to count in the metrics when its body ends, from the same
+/// [`Entry`] as its line.
+#[derive(Debug)]
+pub struct Counted {
+    pub metrics: Arc<Metrics>,
+    pub route: Route,
+    /// Holds `greet_gateway_requests_in_flight` up until the body ends.
+    pub in_flight: GaugeGuard,
+}
+
+/// A response body that logs its [`Entry`] once, when it is finished, and
+/// counts it when [`LoggedBody::counted`]. Generic over the body it wraps,
+/// so the layers' body wrappers stay unboxed (the API's is
+/// [`crate::app::ResponseBody`]).
 #[derive(Debug)]
 pub struct LoggedBody<B: HttpBody = Body> {
     inner: B,
     entry: Option<Entry>,
+    counted: Option<Counted>,
 }
 
 impl<B: HttpBody> LoggedBody<B> {
@@ -102,20 +116,41 @@ impl<B: HttpBody> LoggedBody<B> {
         LoggedBody {
             inner,
             entry: Some(entry),
+            counted: None,
         }
+    }
+
+    /// Also records the request in the metrics when it is finished.
+    pub fn counted(mut self, counted: Counted) -> Self {
+        self.counted = Some(counted);
+        self
     }
 
     fn finish(&mut self, outcome: &'static str) {
         let Some(entry) = self.entry.take() else {
             return;
         };
+        let elapsed = entry.started.elapsed();
+        if let Some(Counted {
+            metrics,
+            route,
+            in_flight,
+        }) = self.counted.take()
+        {
+            let grpc_status = entry
+                .grpc_status
+                .as_ref()
+                .map(|value| Code::from_bytes(value.as_bytes()));
+            metrics.record(entry.protocol, route, entry.status, grpc_status, elapsed);
+            drop(in_flight);
+        }
         if !tracing::enabled!(target: "greet_gateway::access", tracing::Level::INFO) {
             return;
         }
         let line = Line {
             now: SystemTime::now(),
             entry: &entry,
-            latency_us: entry.started.elapsed().as_micros() as u64,
+            latency_us: elapsed.as_micros() as u64,
             outcome,
         };
         let Some(writer) = crate::logging::access_writer() else {

@@ -7,8 +7,8 @@
 //!
 //! ```text
 //! Classify        which protocol: preflight, REST, gRPC-Web or gRPC, once
-//! AccessLog       one line per request, written when its body ends
-//!                 (request ids and metrics: the operations issue's place)
+//! AccessLog       one line and the metrics per request, when its body ends
+//!                 (request ids: the operations issue's place)
 //! Cors            preflight → 204 / 403 here; every other answer decorated
 //! Shed            no permit → 503 / UNAVAILABLE; the permit rides in the body
 //! Dispatch        by protocol:
@@ -57,6 +57,7 @@ use crate::{
         shed::{PermitBody, Shed, ShedLayer},
         timeout::TimeoutLayer,
     },
+    metrics::{KnownRoute, Metrics},
     pb,
     protocol::Protocol,
     transcode::{Transcoder, TranscoderError, typed::TypedRpc},
@@ -193,6 +194,21 @@ impl ApiBuilder {
         for route in rest.routes() {
             tracing::debug!(%route, "REST route");
         }
+        // Every route's series exists from start-up: the REST templates and
+        // each method of each service in the pool (health and reflection
+        // included).
+        let templates: Vec<String> = rest.templates().collect();
+        let methods: Vec<String> = pool
+            .services()
+            .flat_map(|service| service.methods().collect::<Vec<_>>())
+            .map(|method| format!("/{}/{}", method.parent_service().full_name(), method.name()))
+            .collect();
+        let metrics = Arc::new(Metrics::new(
+            templates
+                .iter()
+                .map(|t| KnownRoute::Rest(t))
+                .chain(methods.iter().map(|m| KnownRoute::Grpc(m))),
+        ));
         let mut methods = rest.methods();
         // gRPC and gRPC-Web are always POST.
         methods.push(http::Method::POST);
@@ -214,12 +230,12 @@ impl ApiBuilder {
             // First, so every layer below reads the protocol from the
             // request's type instead of its headers.
             .layer(ClassifyLayer)
-            // Outermost of the behaviour: every answer is logged, the
-            // preflights, refusals and panics of the layers below included,
-            // with the latency the client saw. (The operations issue adds
-            // request ids and metrics right below, so the line can name the
-            // request and the counts include preflights.)
-            .layer(AccessLogLayer)
+            // Outermost of the behaviour: every answer is logged and
+            // counted, the preflights, refusals and panics of the layers
+            // below included, with the latency the client saw. (The
+            // operations issue adds request ids right below, so the line can
+            // name the request.)
+            .layer(AccessLogLayer::counting(Arc::clone(&metrics), &templates))
             // Above the shedding: a preflight is answered at once and never
             // refused 503 (a browser would report that as a CORS failure and
             // hide the answer); and the 503s, 504s and 500s from below carry
@@ -228,9 +244,16 @@ impl ApiBuilder {
             // Before any work: a refused request costs nothing more. Its
             // permit rides in the response body, so streams count until
             // they end.
-            .layer(ShedLayer::new(self.max_concurrent_requests))
+            .layer(ShedLayer::new(self.max_concurrent_requests).counting(Arc::clone(&metrics)))
             .service(Dispatch::new(faces));
-        Ok(Api { stack })
+        let health = Health {
+            reporter: health,
+            services: self.service_names,
+        };
+        Ok(Api {
+            stack,
+            ops: Arc::new(Ops { metrics, health }),
+        })
     }
 }
 
@@ -259,9 +282,47 @@ pub type ResponseBody = LoggedBody<Either<Either<PermitBody<FaceBody>, Body>, Bo
 #[derive(Clone)]
 pub struct Api {
     stack: Stack,
+    /// Behind one `Arc`: an `Api` is cloned per connection.
+    ops: Arc<Ops>,
+}
+
+/// What operators reach of an [`Api`] from outside its requests.
+struct Ops {
+    metrics: Arc<Metrics>,
+    health: Health,
+}
+
+/// The gRPC health service of an [`Api`], as its owner controls it.
+#[derive(Clone)]
+pub struct Health {
+    reporter: tonic_health::server::HealthReporter,
+    services: Vec<&'static str>,
+}
+
+impl Health {
+    /// From now on the health service answers `NOT_SERVING` for every
+    /// service and for the server as a whole (`""`): the start of a drain.
+    pub async fn set_not_serving(&self) {
+        for name in std::iter::once("").chain(self.services.iter().copied()) {
+            self.reporter
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    }
 }
 
 impl Api {
+    /// The API's metrics, for the admin port ([`crate::admin::router`]) and
+    /// the listener's connection gauge.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.ops.metrics
+    }
+
+    /// The API's gRPC health service, to turn it `NOT_SERVING` at a drain.
+    pub fn health(&self) -> Health {
+        self.ops.health.clone()
+    }
+
     /// Serves one request in-process, as the listener would (benchmarks,
     /// fuzzing, embedding).
     pub async fn serve<B>(&self, request: Request<B>) -> Response<ResponseBody>
