@@ -51,9 +51,9 @@ pub struct Entry {
 impl Entry {
     /// Picks the `grpc-status` out of a response frame: an HTTP/2 trailers
     /// frame for gRPC, or gRPC-Web's in-body trailer frame. tonic-web emits
-    /// that frame as a data chunk of its own (flag 0x80; base64 in text
-    /// mode, where it starts `gAAAA`), so a chunk that starts a trailer frame
-    /// holds all of it.
+    /// that frame whole in one data chunk: a chunk of its own in binary mode
+    /// (flag 0x80); in text mode a chunk that may also hold the last message
+    /// before it, each base64 on its own (the trailer's starts `gAAAA`).
     fn observe(&mut self, frame: &Frame<Bytes>) {
         if let Some(trailers) = frame.trailers_ref() {
             if let Some(status) = trailers.get(&GRPC_STATUS) {
@@ -61,15 +61,28 @@ impl Entry {
             }
             return;
         }
-        let (Protocol::GrpcWeb { text }, Some(data)) = (self.protocol, frame.data_ref()) else {
+        let (Protocol::GrpcWeb { .. }, Some(data)) = (self.protocol, frame.data_ref()) else {
             return;
         };
+        // The answer's encoding, not the request's: tonic-web answers a
+        // text request in binary unless its `Accept` asks for text. A
+        // binary frame starts with its flag byte, base64 with a letter.
         let decoded;
-        let block = match text {
-            false if data.first() == Some(&0x80) => &data[..],
-            true if data.starts_with(b"gAAAA") => {
+        let block = match data.first() {
+            Some(0x80) => &data[..],
+            Some(b) if b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/' => {
                 use base64::Engine as _;
-                match base64::engine::general_purpose::STANDARD.decode(data) {
+                // A chunk may hold the last message and the trailer frame,
+                // each base64 on its own (a multiple of 4 characters): the
+                // trailer is the last aligned segment that starts one.
+                let Some(at) = (0..data.len())
+                    .step_by(4)
+                    .rev()
+                    .find(|&at| data[at..].starts_with(b"gAAAA"))
+                else {
+                    return;
+                };
+                match base64::engine::general_purpose::STANDARD.decode(&data[at..]) {
                     Ok(bytes) => {
                         decoded = bytes;
                         &decoded[..]

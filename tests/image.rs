@@ -151,7 +151,10 @@ fn container_greets_over_rest_and_grpc_on_a_loopback_port() {
                 "greet_gateway_request_duration_seconds histogram",
                 "process_resident_memory_bytes gauge",
             ] {
-                assert!(body.contains(&format!("# TYPE {metric}")), "{metric}: {body}");
+                assert!(
+                    body.contains(&format!("# TYPE {metric}")),
+                    "{metric}: {body}"
+                );
             }
         }
     }

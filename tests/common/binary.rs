@@ -211,7 +211,9 @@ pub fn refused_start(flags: &[&str], env: &[(&str, &str)]) -> String {
 fn address_after(line: &str, marker: &str) -> Option<SocketAddr> {
     let start = line.find(marker)? + marker.len();
     line[start..]
-        .split(|c: char| c.is_whitespace())
+        // A plain line ends the address with a space or the line; a JSON
+        // one with the closing quote.
+        .split(|c: char| c.is_whitespace() || c == '"')
         .next()?
         .parse()
         .ok()
