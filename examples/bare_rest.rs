@@ -30,7 +30,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let app = Router::new().route("/greet", post(greet));
     axum::serve(listener, app)
-        .with_graceful_shutdown(greet_gateway::shutdown_signal())
+        .with_graceful_shutdown(async {
+            greet_gateway::stop_signal().await;
+        })
         .await?;
     Ok(())
 }

@@ -17,7 +17,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic::transport::Server::builder()
         .tcp_nodelay(true)
         .add_service(GreetServiceServer::new(Greeter))
-        .serve_with_shutdown(addr, greet_gateway::shutdown_signal())
+        .serve_with_shutdown(addr, async {
+            greet_gateway::stop_signal().await;
+        })
         .await?;
     Ok(())
 }

@@ -15,6 +15,7 @@ use std::{
     fmt,
     io::Write as _,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::{Instant, SystemTime},
 };
@@ -22,10 +23,11 @@ use std::{
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, Uri};
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use tonic::body::Body;
+use tonic::{Code, body::Body};
 
 use crate::{
     logging::{LogFormat, needs_escape, write_json_str},
+    metrics::{GaugeGuard, Metrics, Route},
     protocol::{GRPC_STATUS, Protocol},
 };
 
@@ -49,9 +51,9 @@ pub struct Entry {
 impl Entry {
     /// Picks the `grpc-status` out of a response frame: an HTTP/2 trailers
     /// frame for gRPC, or gRPC-Web's in-body trailer frame. tonic-web emits
-    /// that frame as a data chunk of its own (flag 0x80; base64 in text
-    /// mode, where it starts `gAAAA`), so a chunk that starts a trailer frame
-    /// holds all of it.
+    /// that frame whole in one data chunk: a chunk of its own in binary mode
+    /// (flag 0x80); in text mode a chunk that may also hold the last message
+    /// before it, each base64 on its own (the trailer's starts `gAAAA`).
     fn observe(&mut self, frame: &Frame<Bytes>) {
         if let Some(trailers) = frame.trailers_ref() {
             if let Some(status) = trailers.get(&GRPC_STATUS) {
@@ -59,15 +61,28 @@ impl Entry {
             }
             return;
         }
-        let (Protocol::GrpcWeb { text }, Some(data)) = (self.protocol, frame.data_ref()) else {
+        let (Protocol::GrpcWeb { .. }, Some(data)) = (self.protocol, frame.data_ref()) else {
             return;
         };
+        // The answer's encoding, not the request's: tonic-web answers a
+        // text request in binary unless its `Accept` asks for text. A
+        // binary frame starts with its flag byte, base64 with a letter.
         let decoded;
-        let block = match text {
-            false if data.first() == Some(&0x80) => &data[..],
-            true if data.starts_with(b"gAAAA") => {
+        let block = match data.first() {
+            Some(0x80) => &data[..],
+            Some(b) if b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/' => {
                 use base64::Engine as _;
-                match base64::engine::general_purpose::STANDARD.decode(data) {
+                // A chunk may hold the last message and the trailer frame,
+                // each base64 on its own (a multiple of 4 characters): the
+                // trailer is the last aligned segment that starts one.
+                let Some(at) = (0..data.len())
+                    .step_by(4)
+                    .rev()
+                    .find(|&at| data[at..].starts_with(b"gAAAA"))
+                else {
+                    return;
+                };
+                match base64::engine::general_purpose::STANDARD.decode(&data[at..]) {
                     Ok(bytes) => {
                         decoded = bytes;
                         &decoded[..]
@@ -88,13 +103,25 @@ impl Entry {
     }
 }
 
-/// A response body that logs its [`Entry`] once, when it is finished.
-/// Generic over the body it wraps, so the layers' body wrappers stay
-/// unboxed (the API's is [`crate::app::ResponseBody`]).
+/// A request to count in the metrics when its body ends, from the same
+/// [`Entry`] as its line.
+#[derive(Debug)]
+pub struct Counted {
+    pub metrics: Arc<Metrics>,
+    pub route: Route,
+    /// Holds `greet_gateway_requests_in_flight` up until the body ends.
+    pub in_flight: GaugeGuard,
+}
+
+/// A response body that logs its [`Entry`] once, when it is finished, and
+/// counts it when [`LoggedBody::counted`]. Generic over the body it wraps,
+/// so the layers' body wrappers stay unboxed (the API's is
+/// [`crate::app::ResponseBody`]).
 #[derive(Debug)]
 pub struct LoggedBody<B: HttpBody = Body> {
     inner: B,
     entry: Option<Entry>,
+    counted: Option<Counted>,
 }
 
 impl<B: HttpBody> LoggedBody<B> {
@@ -102,6 +129,7 @@ impl<B: HttpBody> LoggedBody<B> {
         LoggedBody {
             inner,
             entry: Some(entry),
+            counted: None,
         }
     }
 
@@ -111,17 +139,37 @@ impl<B: HttpBody> LoggedBody<B> {
         self.entry.as_ref()
     }
 
+    /// Also records the request in the metrics when it is finished.
+    pub fn counted(mut self, counted: Counted) -> Self {
+        self.counted = Some(counted);
+        self
+    }
+
     fn finish(&mut self, outcome: &'static str) {
         let Some(entry) = self.entry.take() else {
             return;
         };
+        let elapsed = entry.started.elapsed();
+        if let Some(Counted {
+            metrics,
+            route,
+            in_flight,
+        }) = self.counted.take()
+        {
+            let grpc_status = entry
+                .grpc_status
+                .as_ref()
+                .map(|value| Code::from_bytes(value.as_bytes()));
+            metrics.record(entry.protocol, route, entry.status, grpc_status, elapsed);
+            drop(in_flight);
+        }
         if !tracing::enabled!(target: "greet_gateway::access", tracing::Level::INFO) {
             return;
         }
         let line = Line {
             now: SystemTime::now(),
             entry: &entry,
-            latency_us: entry.started.elapsed().as_micros() as u64,
+            latency_us: elapsed.as_micros() as u64,
             outcome,
         };
         let Some(writer) = crate::logging::access_writer() else {

@@ -7,8 +7,7 @@
 //!
 //! ```text
 //! Classify        which protocol: preflight, REST, gRPC-Web or gRPC, once
-//! AccessLog       one line per request, written when its body ends
-//!                 (metrics: the operations issue's place)
+//! AccessLog       one line and the metrics per request, when its body ends
 //! RequestId       x-request-id kept if acceptable, else made; on every answer
 //! Cors            preflight → 204 / 403 here; every other answer decorated
 //! Shed            no permit → 503 / UNAVAILABLE; the permit rides in the body
@@ -59,6 +58,7 @@ use crate::{
         shed::{PermitBody, Shed, ShedLayer},
         timeout::TimeoutLayer,
     },
+    metrics::{KnownRoute, Metrics},
     pb,
     protocol::Protocol,
     transcode::{Transcoder, TranscoderError, typed::TypedRpc},
@@ -195,6 +195,21 @@ impl ApiBuilder {
         for route in rest.routes() {
             tracing::debug!(%route, "REST route");
         }
+        // Every route's series exists from start-up: the REST templates and
+        // each method of each service in the pool (health and reflection
+        // included).
+        let templates: Vec<String> = rest.templates().collect();
+        let methods: Vec<String> = pool
+            .services()
+            .flat_map(|service| service.methods().collect::<Vec<_>>())
+            .map(|method| format!("/{}/{}", method.parent_service().full_name(), method.name()))
+            .collect();
+        let metrics = Arc::new(Metrics::new(
+            templates
+                .iter()
+                .map(|t| KnownRoute::Rest(t))
+                .chain(methods.iter().map(|m| KnownRoute::Grpc(m))),
+        ));
         let mut methods = rest.methods();
         // gRPC and gRPC-Web are always POST.
         methods.push(http::Method::POST);
@@ -216,11 +231,10 @@ impl ApiBuilder {
             // First, so every layer below reads the protocol from the
             // request's type instead of its headers.
             .layer(ClassifyLayer)
-            // Outermost of the behaviour: every answer is logged, the
-            // preflights, refusals and panics of the layers below included,
-            // with the latency the client saw. (The operations issue adds
-            // metrics right below, so the counts include preflights.)
-            .layer(AccessLogLayer)
+            // Outermost of the behaviour: every answer is logged and
+            // counted, the preflights, refusals and panics of the layers
+            // below included, with the latency the client saw.
+            .layer(AccessLogLayer::counting(Arc::clone(&metrics), &templates))
             // Below the log, which reads the id from the answer; above
             // everything that answers, so preflights, refusals and panics
             // carry it too, and above the dispatch, so the services (and
@@ -234,9 +248,16 @@ impl ApiBuilder {
             // Before any work: a refused request costs nothing more. Its
             // permit rides in the response body, so streams count until
             // they end.
-            .layer(ShedLayer::new(self.max_concurrent_requests))
+            .layer(ShedLayer::new(self.max_concurrent_requests).counting(Arc::clone(&metrics)))
             .service(Dispatch::new(faces));
-        Ok(Api { stack })
+        let health = Health {
+            reporter: health,
+            services: self.service_names,
+        };
+        Ok(Api {
+            stack,
+            ops: Arc::new(Ops { metrics, health }),
+        })
     }
 }
 
@@ -265,9 +286,47 @@ pub type ResponseBody = LoggedBody<Either<Either<PermitBody<FaceBody>, Body>, Bo
 #[derive(Clone)]
 pub struct Api {
     stack: Stack,
+    /// Behind one `Arc`: an `Api` is cloned per connection.
+    ops: Arc<Ops>,
+}
+
+/// What operators reach of an [`Api`] from outside its requests.
+struct Ops {
+    metrics: Arc<Metrics>,
+    health: Health,
+}
+
+/// The gRPC health service of an [`Api`], as its owner controls it.
+#[derive(Clone)]
+pub struct Health {
+    reporter: tonic_health::server::HealthReporter,
+    services: Vec<&'static str>,
+}
+
+impl Health {
+    /// From now on the health service answers `NOT_SERVING` for every
+    /// service and for the server as a whole (`""`): the start of a drain.
+    pub async fn set_not_serving(&self) {
+        for name in std::iter::once("").chain(self.services.iter().copied()) {
+            self.reporter
+                .set_service_status(name, tonic_health::ServingStatus::NotServing)
+                .await;
+        }
+    }
 }
 
 impl Api {
+    /// The API's metrics, for the admin port ([`crate::admin::router`]) and
+    /// the listener's connection gauge.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.ops.metrics
+    }
+
+    /// The API's gRPC health service, to turn it `NOT_SERVING` at a drain.
+    pub fn health(&self) -> Health {
+        self.ops.health.clone()
+    }
+
     /// Serves one request in-process, as the listener would (benchmarks,
     /// fuzzing, embedding).
     pub async fn serve<B>(&self, request: Request<B>) -> Response<ResponseBody>

@@ -8,6 +8,7 @@ use clap::{ArgAction, Parser, builder::BoolishValueParser};
 
 use crate::{
     cors::{CorsConfigError, CorsPolicy, CorsSettings},
+    logging::LogFormat,
     tls::TlsError,
 };
 
@@ -30,6 +31,9 @@ pub mod defaults {
     pub const MAX_CONNECTIONS: usize = 25_000;
     pub const HTTP2_MAX_CONCURRENT_STREAMS: u32 = 256;
     pub const LOG: &str = "info";
+    pub const ADMIN_LISTEN: &str = "127.0.0.1:9464";
+    pub const DRAIN_DELAY: DurationDefault = DurationDefault::new("0s");
+    pub const LOG_FORMAT: &str = "plain";
 }
 
 /// A duration default both as the flag's text (what `--help` shows and the
@@ -206,9 +210,23 @@ pub struct Args {
         value_name = "FILTER"
     )]
     pub log: String,
+
+    /// Log line format: `plain` text, or `json`, one object per line.
+    #[arg(long, env = "GREET_LOG_FORMAT", default_value = defaults::LOG_FORMAT, value_name = "FORMAT", value_enum)]
+    pub log_format: LogFormat,
+
+    /// Address of the admin port (`/metrics`, `/healthz`, `/readyz`), or
+    /// `off`. Never the API port: browsers must not read it.
+    #[arg(long, env = "GREET_ADMIN_LISTEN", default_value = defaults::ADMIN_LISTEN, value_name = "ADDR|off", value_parser = parse_web_listen)]
+    pub admin_listen: WebListen,
+
+    /// On SIGTERM, how long to keep serving (readiness already 503) before
+    /// closing the listener, so load balancers stop sending first.
+    #[arg(long, env = "GREET_DRAIN_DELAY", default_value = defaults::DRAIN_DELAY.text, value_name = "DURATION", value_parser = parse_duration)]
+    pub drain_delay: Duration,
 }
 
-/// Where the demo page listens.
+/// Where the demo page or the admin port listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WebListen {
     On(SocketAddr),
@@ -278,6 +296,10 @@ pub enum ConfigError {
     Tls(#[from] TlsError),
     #[error("--listen and --web-listen are both {0}: give the demo page its own port, or 'off'")]
     SamePort(SocketAddr),
+    #[error(
+        "--admin-listen is {0}, the same as --{1}: the admin port must be a port of its own (browsers must not read it), or 'off'"
+    )]
+    AdminSharesPort(SocketAddr, &'static str),
 }
 
 /// Validated settings: everything the server needs, in its own types.
@@ -285,6 +307,8 @@ pub enum ConfigError {
 pub struct Settings {
     pub listen: SocketAddr,
     pub web_listen: Option<SocketAddr>,
+    pub admin_listen: Option<SocketAddr>,
+    pub drain_delay: Duration,
     pub cors: CorsPolicy,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
@@ -373,9 +397,23 @@ impl Args {
             WebListen::On(addr) => Some(addr),
             WebListen::Off => None,
         };
+        let admin_listen = match self.admin_listen {
+            WebListen::On(addr) if addr.port() != 0 => {
+                for (flag, other) in [("listen", Some(self.listen)), ("web-listen", web_listen)] {
+                    if other == Some(addr) {
+                        return Err(ConfigError::AdminSharesPort(addr, flag));
+                    }
+                }
+                Some(addr)
+            }
+            WebListen::On(addr) => Some(addr),
+            WebListen::Off => None,
+        };
         Ok(Settings {
             listen: self.listen,
             web_listen,
+            admin_listen,
+            drain_delay: self.drain_delay,
             cors,
             max_body_bytes: self.max_body_bytes,
             request_timeout: self.request_timeout,
@@ -414,6 +452,40 @@ mod tests {
         assert_eq!(s.max_body_bytes, 1_048_576);
         assert_eq!(s.request_timeout, Duration::from_secs(30));
         assert_eq!(s.max_concurrent_requests, 10_000);
+        assert_eq!(s.admin_listen.unwrap().to_string(), "127.0.0.1:9464");
+        assert_eq!(s.drain_delay, Duration::ZERO);
+        assert_eq!(a.log_format, LogFormat::Plain);
+    }
+
+    #[test]
+    fn the_admin_port_is_never_the_api_or_demo_port() {
+        for (flags, named) in [
+            (
+                ["--listen", "127.0.0.1:9", "--web-listen", "off"],
+                "--listen",
+            ),
+            (
+                ["--listen", "127.0.0.1:8", "--web-listen", "127.0.0.1:9"],
+                "--web-listen",
+            ),
+        ] {
+            let mut all = flags.to_vec();
+            all.extend(["--admin-listen", "127.0.0.1:9"]);
+            let err = args(&all).unwrap().validate().unwrap_err();
+            assert!(matches!(err, ConfigError::AdminSharesPort(..)), "{err}");
+            assert!(err.to_string().contains(named), "{err}");
+        }
+        // Port 0 picks a free port: never the same.
+        let s = args(&["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(s.admin_listen.is_some());
+        let s = args(&["--admin-listen", "off"])
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(s.admin_listen, None);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use tokio::{
 };
 use tower::Service;
 
-use crate::config::Transport;
+use crate::{config::Transport, metrics::Metrics};
 
 /// Probe a connection idle for 60 s every 20 s; three unanswered probes
 /// close it (a dead peer is gone within two minutes).
@@ -35,14 +35,38 @@ const TCP_KEEPALIVE: socket2::TcpKeepalive = socket2::TcpKeepalive::new()
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Serves `service` on `listener` (HTTP/1.1 and h2c, or HTTPS with ALPN when
-/// `transport.tls` is set) until `shutdown` resolves, then stops accepting
-/// and lets in-flight connections finish. The caller binds and picks the
-/// trigger, so `main` and tests share one path.
+/// `transport.tls` is set) until `shutdown` resolves, then stops accepting,
+/// tells keep-alive clients to go away (hyper's graceful shutdown:
+/// `Connection: close` on the next HTTP/1.1 answer, GOAWAY on HTTP/2) and
+/// lets in-flight requests finish within [`SHUTDOWN_GRACE`]. The caller
+/// binds and picks the trigger, so `main` and tests share one path.
 pub async fn run<S, B>(
     listener: TcpListener,
     service: S,
     transport: Transport,
     shutdown: impl Future<Output = ()>,
+) where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    run_counted(listener, service, transport, shutdown, None).await;
+}
+
+/// [`run`], counting each open connection in `counted`
+/// (`greet_gateway_connections_open`) when given the metrics: the API
+/// port's listener.
+pub async fn run_counted<S, B>(
+    listener: TcpListener,
+    service: S,
+    transport: Transport,
+    shutdown: impl Future<Output = ()>,
+    counted: Option<Arc<Metrics>>,
 ) where
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
         + Clone
@@ -91,8 +115,10 @@ pub async fn run<S, B>(
         let watcher = graceful.watcher();
         let tls = tls.clone();
         let handshake_timeout = transport.header_read_timeout;
+        let open = counted.as_ref().map(|m| m.connection_open());
         tokio::spawn(async move {
             let _permit = permit;
+            let _open = open;
             let result = match tls {
                 None => serve(&builder, stream, service, watcher).await,
                 Some(acceptor) => {
@@ -169,8 +195,17 @@ fn connection_builder(transport: &Transport) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn shutdown_signal() {
+/// Why the process is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// Ctrl-C (SIGINT): an operator at a terminal; stop at once.
+    Interrupt,
+    /// SIGTERM: an orchestrator; drain first (`--drain-delay`).
+    Terminate,
+}
+
+/// Resolves on the first Ctrl-C (SIGINT) or SIGTERM, saying which.
+pub async fn stop_signal() -> StopSignal {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -188,7 +223,7 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        () = ctrl_c => StopSignal::Interrupt,
+        () = terminate => StopSignal::Terminate,
     }
 }

@@ -60,14 +60,8 @@ pub(crate) struct AccessWriter {
 }
 
 /// The sink behind the subscriber, for the access log's hand-formatted
-/// lines (see [`crate::access_log`]); unset when [`init`] did not run.
+/// lines (see [`crate::access_log`]); unset when [`init_with_format`] did not run.
 static ACCESS_WRITER: OnceLock<AccessWriter> = OnceLock::new();
-
-/// Installs the global subscriber with the plain format, as `main` does
-/// until `--log-format` reaches it; see [`init_with_format`].
-pub fn init(filter: EnvFilter) -> FlushGuard {
-    init_with_format(filter, LogFormat::Plain)
-}
 
 /// Installs the global subscriber, writing `format`. Keep the guard alive
 /// until exit: dropping it flushes the lines still buffered.

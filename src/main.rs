@@ -9,14 +9,14 @@
 //! whatever `RUST_BACKTRACE` says: these are answers for the operator, not
 //! bugs.
 
-use std::{fmt::Display, process::ExitCode};
+use std::{fmt::Display, process::ExitCode, sync::Arc};
 
 use anyhow::Context as _;
 use clap::Parser as _;
 use greet_gateway::{
-    ApiBuilder, Settings,
+    ApiBuilder, Settings, StopSignal, admin,
     config::{Args, Transport},
-    logging, run, shutdown_signal, web,
+    logging, run, run_counted, stop_signal, web,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tracing_subscriber::EnvFilter;
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Ok(filter) => filter,
         Err(error) => return refuse(format!("invalid log filter '{}': {error}", args.log)),
     };
-    let _flush_on_exit = logging::init(filter);
+    let _flush_on_exit = logging::init_with_format(filter, args.log_format);
     let settings = match args.validate() {
         Ok(settings) => settings,
         Err(error) => return refuse(error),
@@ -62,7 +62,7 @@ fn refuse(reason: impl Display) -> ExitCode {
     ExitCode::from(REFUSED)
 }
 
-/// Binds both listeners and serves until SIGINT or SIGTERM.
+/// Binds the listeners and serves until SIGINT, or SIGTERM and its drain.
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let api = ApiBuilder::from_settings(&settings)
         .build(settings.cors.clone())
@@ -79,7 +79,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         listener.local_addr()?
     );
 
-    // One signal stops both listeners.
+    // One signal stops every listener.
     let (stop, stopped) = watch::channel(false);
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -106,12 +106,56 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         None => None,
     };
 
+    // Never behind the API's CORS policy, limits or metrics.
+    let readiness = admin::Readiness::new();
+    let admin_task = match settings.admin_listen {
+        Some(addr) => {
+            let admin_listener = TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} for the admin port (use --admin-listen off to disable it)")
+            })?;
+            tracing::info!(
+                "admin (metrics, health) on http://{}",
+                admin_listener.local_addr()?
+            );
+            Some(tokio::spawn(run(
+                admin_listener,
+                admin::router(Arc::clone(api.metrics()), readiness.clone()),
+                Transport::default(),
+                until_stopped(),
+            )))
+        }
+        None => None,
+    };
+
+    let health = api.health();
+    let drain_delay = settings.drain_delay;
     tokio::spawn(async move {
-        shutdown_signal().await;
+        let signal = stop_signal().await;
+        // Tell load balancers at once, whichever the signal.
+        readiness.set_draining();
+        health.set_not_serving().await;
+        if signal == StopSignal::Terminate && !drain_delay.is_zero() {
+            tracing::info!(
+                "SIGTERM: not ready; serving for {drain_delay:?} more while load balancers catch up"
+            );
+            // A second signal cuts the delay short.
+            tokio::select! {
+                () = tokio::time::sleep(drain_delay) => {}
+                _ = stop_signal() => {}
+            }
+        }
         let _ = stop.send(true);
     });
-    run(listener, api, settings.transport, until_stopped()).await;
-    if let Some(task) = web_task {
+    let connections = Some(Arc::clone(api.metrics()));
+    run_counted(
+        listener,
+        api,
+        settings.transport,
+        until_stopped(),
+        connections,
+    )
+    .await;
+    for task in [web_task, admin_task].into_iter().flatten() {
         let _ = task.await;
     }
     tracing::info!("stopped");

@@ -50,11 +50,14 @@ impl Protocol {
         }
     }
 
+    /// The protocol's word in the access line and the metrics' `protocol`
+    /// label.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Preflight => "preflight",
             Protocol::Rest => "rest",
-            Protocol::GrpcWeb { .. } => "grpc-web",
+            Protocol::GrpcWeb { text: false } => "grpc-web",
+            Protocol::GrpcWeb { text: true } => "grpc-web-text",
             Protocol::Grpc => "grpc",
         }
     }

@@ -6,10 +6,21 @@
 //! The line names the request by the `x-request-id` the answer carries (the
 //! request-id layer below sets it on every answer, [`super::request_id`]),
 //! and by the trace id of a valid incoming `traceparent`.
+//!
+//! With [`AccessLogLayer::counting`] the same body also records the
+//! request's metrics ([`crate::metrics`]) at that moment, from the same
+//! observations: one body wrapper and one clock read serve both. The request
+//! counts as in flight from its arrival until its body ends. Its `route`
+//! label is the REST route the transcoder matched
+//! ([`crate::transcode::matched`]), else the request path when it is a
+//! known route (a gRPC method path; a REST request refused before the
+//! transcoder ran, such as a shed one, on a literal route like `/greet`),
+//! else `unmatched`.
 
 use std::{
     future::Future,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll, ready},
     time::Instant,
 };
@@ -24,19 +35,55 @@ use super::{
     request_id::{X_REQUEST_ID, trace_id},
 };
 use crate::{
-    access_log::{Entry, LoggedBody, TraceId},
+    access_log::{Counted, Entry, LoggedBody, TraceId},
+    metrics::{Metrics, Route},
     protocol::{GRPC_STATUS, Protocol},
+    transcode::matched,
 };
 
-/// Logs one line per request; see the module docs.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AccessLogLayer;
+/// Logs one line per request, and counts it when given the metrics; see
+/// the module docs.
+#[derive(Debug, Clone, Default)]
+pub struct AccessLogLayer {
+    recorder: Option<Arc<Recorder>>,
+}
+
+/// What the layer needs to count requests.
+#[derive(Debug)]
+struct Recorder {
+    metrics: Arc<Metrics>,
+    /// The transcoder's routes, by [`matched`]'s index.
+    rest_routes: Box<[Route]>,
+}
+
+impl AccessLogLayer {
+    /// Logs only.
+    pub fn new() -> Self {
+        AccessLogLayer::default()
+    }
+
+    /// Also records every request in `metrics`; `rest_templates` are the
+    /// transcoder's route templates in its order
+    /// ([`crate::transcode::Transcoder::templates`]).
+    pub fn counting(metrics: Arc<Metrics>, rest_templates: &[String]) -> Self {
+        let rest_routes = rest_templates.iter().map(|t| metrics.route(t)).collect();
+        AccessLogLayer {
+            recorder: Some(Arc::new(Recorder {
+                metrics,
+                rest_routes,
+            })),
+        }
+    }
+}
 
 impl<S> Layer<S> for AccessLogLayer {
     type Service = AccessLog<S>;
 
     fn layer(&self, inner: S) -> AccessLog<S> {
-        AccessLog { inner }
+        AccessLog {
+            inner,
+            recorder: self.recorder.clone(),
+        }
     }
 }
 
@@ -44,6 +91,7 @@ impl<S> Layer<S> for AccessLogLayer {
 #[derive(Debug, Clone)]
 pub struct AccessLog<S> {
     inner: S,
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl<S, B, ResBody> Service<Request<Classified<B>>> for AccessLog<S>
@@ -67,9 +115,43 @@ where
             protocol: request.body().protocol(),
             trace_id: trace_id(request.headers()),
         };
+        let counting = self.recorder.as_ref().map(|recorder| Counting {
+            in_flight: recorder.metrics.request_in_flight(),
+            recorder: Arc::clone(recorder),
+            rest_route: None,
+        });
         AccessLogFuture {
             future: self.inner.call(request),
             arrival: Some(arrival),
+            counting,
+        }
+    }
+}
+
+/// A request being counted, until its answer's head is known.
+#[derive(Debug)]
+struct Counting {
+    recorder: Arc<Recorder>,
+    in_flight: crate::metrics::GaugeGuard,
+    /// The REST route the transcoder matched, once it has.
+    rest_route: Option<usize>,
+}
+
+impl Counting {
+    /// The request's `route` label; see the module docs.
+    fn route(&self, arrival: &Arrival) -> Route {
+        let recorder = &self.recorder;
+        match self.rest_route.and_then(|i| recorder.rest_routes.get(i)) {
+            Some(&route) => route,
+            None => recorder.metrics.route(arrival.uri.path()),
+        }
+    }
+
+    fn into_counted(self, route: Route) -> Counted {
+        Counted {
+            metrics: Arc::clone(&self.recorder.metrics),
+            route,
+            in_flight: self.in_flight,
         }
     }
 }
@@ -90,6 +172,7 @@ pin_project! {
         #[pin]
         future: F,
         arrival: Option<Arrival>,
+        counting: Option<Counting>,
     }
 }
 
@@ -102,11 +185,24 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let response = ready!(this.future.poll(cx))?;
+        let future = this.future;
+        let polled = match this.counting {
+            Some(counting) if counting.rest_route.is_none() && is_rest(this.arrival) => {
+                let (polled, matched) = matched::during(|| future.poll(cx));
+                counting.rest_route = matched;
+                polled
+            }
+            _ => future.poll(cx),
+        };
+        let response = ready!(polled)?;
         let arrival = this
             .arrival
             .take()
             .expect("a future is not polled after it completed");
+        let counted = this.counting.take().map(|counting| {
+            let route = counting.route(&arrival);
+            counting.into_counted(route)
+        });
         let entry = Entry {
             started: arrival.started,
             method: arrival.method,
@@ -119,8 +215,24 @@ where
             request_id: response.headers().get(&X_REQUEST_ID).cloned(),
             trace_id: arrival.trace_id,
         };
-        Poll::Ready(Ok(response.map(|body| LoggedBody::new(body, entry))))
+        Poll::Ready(Ok(response.map(|body| {
+            let logged = LoggedBody::new(body, entry);
+            match counted {
+                Some(counted) => logged.counted(counted),
+                None => logged,
+            }
+        })))
     }
+}
+
+fn is_rest(arrival: &Option<Arrival>) -> bool {
+    matches!(
+        arrival,
+        Some(Arrival {
+            protocol: Protocol::Rest,
+            ..
+        })
+    )
 }
 
 #[cfg(test)]
@@ -136,7 +248,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_answer_passes_through_whole() {
-        let service = AccessLogLayer.layer(service_fn(|_: Request<Classified<()>>| async {
+        let service = AccessLogLayer::new().layer(service_fn(|_: Request<Classified<()>>| async {
             let mut response = Response::new(Full::new(Bytes::from_static(b"hello")));
             *response.status_mut() = StatusCode::ACCEPTED;
             response
@@ -156,7 +268,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_entry_names_the_answers_request_id_and_the_requests_trace() {
-        let service = AccessLogLayer.layer(service_fn(|_: Request<Classified<()>>| async {
+        let service = AccessLogLayer::new().layer(service_fn(|_: Request<Classified<()>>| async {
             let mut response = Response::new(Full::new(Bytes::new()));
             response
                 .headers_mut()

@@ -120,7 +120,7 @@ mod tests {
                 &[("content-type", "application/grpc-web-text")]
             )
             .await,
-            "grpc-web"
+            "grpc-web-text"
         );
         assert_eq!(
             classify(

@@ -29,18 +29,27 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 use super::{Refusal, classify::Classified};
+use crate::metrics::Metrics;
 
 /// Lets at most `max_concurrent` requests in at once; see the module docs.
 #[derive(Debug, Clone)]
 pub struct ShedLayer {
     permits: Arc<Semaphore>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl ShedLayer {
     pub fn new(max_concurrent: usize) -> Self {
         ShedLayer {
             permits: Arc::new(Semaphore::new(max_concurrent)),
+            metrics: None,
         }
+    }
+
+    /// Counts each refusal in `greet_gateway_requests_shed_total`.
+    pub fn counting(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 }
 
@@ -51,6 +60,7 @@ impl<S> Layer<S> for ShedLayer {
         Shed {
             inner,
             permits: Arc::clone(&self.permits),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -60,6 +70,7 @@ impl<S> Layer<S> for ShedLayer {
 pub struct Shed<S> {
     inner: S,
     permits: Arc<Semaphore>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl<S, B, ResBody> Service<Request<Classified<B>>> for Shed<S>
@@ -81,9 +92,14 @@ where
                 future: self.inner.call(request),
                 permit: Some(permit),
             },
-            Err(_) => ShedFuture::Refused {
-                answer: Some(Refusal::Overloaded.response(request.body().protocol())),
-            },
+            Err(_) => {
+                if let Some(metrics) = &self.metrics {
+                    metrics.shed();
+                }
+                ShedFuture::Refused {
+                    answer: Some(Refusal::Overloaded.response(request.body().protocol())),
+                }
+            }
         }
     }
 }

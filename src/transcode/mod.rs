@@ -154,6 +154,12 @@ impl Transcoder {
         })
     }
 
+    /// Every route's template, in the order [`matched`] numbers them (the
+    /// metrics' `route` labels).
+    pub fn templates(&self) -> impl Iterator<Item = String> + '_ {
+        self.routes.iter().map(|r| r.binding.template.to_string())
+    }
+
     /// Answers one REST request.
     pub async fn handle<B>(&self, request: Request<B>) -> Response<Body>
     where
@@ -196,9 +202,10 @@ impl Transcoder {
         }
         let mut allowed: Vec<&Method> = Vec::new();
         let mut found = None;
-        for route in self.routes.iter() {
+        for (index, route) in self.routes.iter().enumerate() {
             if let Some(bound) = route.binding.template.matches(path) {
                 if route.binding.method == parts.method {
+                    matched::note(index);
                     found = Some((route, bound));
                     break;
                 }
@@ -389,6 +396,37 @@ fn check_typed(road: &TypedRpc, bindings: &[Binding]) -> Result<(), TranscoderEr
         }
     }
     Ok(())
+}
+
+/// Which route the transcoder matched, told to the layer above it that
+/// counts the request ([`crate::layers::access_log`]) for its `route` label.
+///
+/// Carried back in a thread-local cell rather than on the response: the
+/// first response extension allocates, and a request must not. It works
+/// because a request's whole stack is one future, polled on one thread at a
+/// time: the layer clears the cell, polls the stack below it, and reads the
+/// cell before anything else can run on that thread. The transcoder writes
+/// it in the same poll in which it matches, before any await.
+pub mod matched {
+    use std::cell::Cell;
+
+    thread_local! {
+        static MATCHED: Cell<Option<usize>> = const { Cell::new(None) };
+    }
+
+    /// Says that the route at `index` of [`super::Transcoder::templates`]
+    /// matched the request being polled.
+    pub(super) fn note(index: usize) {
+        MATCHED.set(Some(index));
+    }
+
+    /// Runs `poll` (one poll of the stack below) and returns what it gave
+    /// and the route the transcoder matched during it, if it did.
+    pub fn during<T>(poll: impl FnOnce() -> T) -> (T, Option<usize>) {
+        MATCHED.set(None);
+        let polled = poll();
+        (polled, MATCHED.take())
+    }
 }
 
 /// One REST route: its binding, and the typed road when it has one.

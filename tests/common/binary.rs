@@ -27,13 +27,17 @@ pub struct Gateway {
     pub api: SocketAddr,
     /// The demo page's port, unless started with `--web-listen off`.
     pub web: Option<SocketAddr>,
+    /// The admin port (metrics, health), unless started with
+    /// `--admin-listen off`.
+    pub admin: Option<SocketAddr>,
     /// Every line it has logged so far (ANSI-free: stdout is not a terminal).
     pub log: Arc<Log>,
 }
 
 impl Gateway {
-    /// Starts the binary with `flags` (the API and demo page on port 0 unless
-    /// the flags say otherwise) and waits until both listeners are up.
+    /// Starts the binary with `flags` (the API, demo page and admin port on
+    /// port 0 unless the flags say otherwise, so that many gateways never
+    /// collide on a default port) and waits until every listener is up.
     pub fn start(flags: &[&str]) -> Gateway {
         Gateway::start_with_env(flags, &[])
     }
@@ -41,9 +45,8 @@ impl Gateway {
     /// [`Gateway::start`] with environment variables set for the process.
     pub fn start_with_env(flags: &[&str], env: &[(&str, &str)]) -> Gateway {
         let args = with_listeners(flags, "127.0.0.1:0");
-        let web_off = args
-            .windows(2)
-            .any(|w| w[0] == "--web-listen" && w[1] == "off");
+        let off = |flag: &str| args.windows(2).any(|w| w[0] == flag && w[1] == "off");
+        let (web_off, admin_off) = (off("--web-listen"), off("--admin-listen"));
         let mut child = Command::new(env!("CARGO_BIN_EXE_greet-gateway"))
             .args(&args)
             .env("RUST_LOG", "info")
@@ -63,9 +66,9 @@ impl Gateway {
                 let _ = tx.send(line);
             }
         });
-        let (mut api, mut web) = (None, None);
+        let (mut api, mut web, mut admin) = (None, None, None);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while api.is_none() || (web.is_none() && !web_off) {
+        while api.is_none() || (web.is_none() && !web_off) || (admin.is_none() && !admin_off) {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("the gateway logs its addresses within 30 s");
@@ -74,6 +77,8 @@ impl Gateway {
                     api = Some(addr);
                 } else if line.contains("demo page") {
                     web = Some(addr);
+                } else if line.contains("admin (metrics, health)") {
+                    admin = Some(addr);
                 }
             }
         }
@@ -81,12 +86,17 @@ impl Gateway {
             child,
             api: api.unwrap(),
             web,
+            admin,
             log,
         }
     }
 
     pub fn api_url(&self) -> String {
         format!("http://{}", self.api)
+    }
+
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin.expect("the admin port is on"))
     }
 
     pub fn web_url(&self) -> String {
@@ -142,8 +152,8 @@ impl Drop for Gateway {
     }
 }
 
-/// `flags`, preceded by `--listen 127.0.0.1:0` and `--web-listen <web>`
-/// unless they set those themselves.
+/// `flags`, preceded by `--listen 127.0.0.1:0`, `--web-listen <web>` and
+/// `--admin-listen 127.0.0.1:0` unless they set those themselves.
 fn with_listeners<'a>(flags: &[&'a str], web: &'a str) -> Vec<&'a str> {
     let mut args = Vec::new();
     if !flags.contains(&"--listen") {
@@ -151,6 +161,9 @@ fn with_listeners<'a>(flags: &[&'a str], web: &'a str) -> Vec<&'a str> {
     }
     if !flags.contains(&"--web-listen") {
         args.extend(["--web-listen", web]);
+    }
+    if !flags.contains(&"--admin-listen") {
+        args.extend(["--admin-listen", "127.0.0.1:0"]);
     }
     args.extend(flags);
     args
@@ -198,7 +211,9 @@ pub fn refused_start(flags: &[&str], env: &[(&str, &str)]) -> String {
 fn address_after(line: &str, marker: &str) -> Option<SocketAddr> {
     let start = line.find(marker)? + marker.len();
     line[start..]
-        .split(|c: char| c.is_whitespace())
+        // A plain line ends the address with a space or the line; a JSON
+        // one with the closing quote.
+        .split(|c: char| c.is_whitespace() || c == '"')
         .next()?
         .parse()
         .ok()
