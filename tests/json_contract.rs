@@ -687,3 +687,45 @@ async fn echo_answers_the_same_json_on_both_roads() {
         );
     }
 }
+
+/// Query parameters spell scalars as JSON strings do: floats as finite
+/// numbers within range or the three non-finite names, bytes as standard or
+/// URL-safe base64, padded or not. Out of range is a 400, not infinity.
+#[tokio::test]
+async fn query_parameters_read_floats_and_bytes_as_json_strings_do() {
+    let app = spawn_kinds(false).await;
+    let get = |query: &'static str| {
+        let request = app.http.get(app.url(&format!("/v1/kinds?{query}")));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let read = [
+        (
+            "aFloat=1.5&aDouble=-2e300",
+            r#"{"aFloat":1.5,"aDouble":-2e+300}"#,
+        ),
+        (
+            "aFloat=NaN&aDouble=Infinity",
+            r#"{"aFloat":"NaN","aDouble":"Infinity"}"#,
+        ),
+        ("someBytes=-_8", r#"{"someBytes":"+/8="}"#),
+        ("someBytes=%2B%2F8", r#"{"someBytes":"+/8="}"#),
+        ("someBytes=%2B%2F8%3D", r#"{"someBytes":"+/8="}"#),
+    ];
+    for (query, answer) in read {
+        assert_eq!(get(query).await, (200, answer.to_owned()), "{query}");
+    }
+    let refused = [
+        ("aFloat=1e39", "'1e39' is not a float within its range"),
+        ("aFloat=inf", "'inf' is not a float within its range"),
+        ("aDouble=1e999", "'1e999' is not a double within its range"),
+        ("someBytes=%2B%2F8%3D%3D", "'+/8==' is not base64"),
+    ];
+    for (query, why) in refused {
+        let name = query.split('=').next().unwrap();
+        let expected = format!(r#"{{"error":"Invalid value for '{name}': {why}"}}"#);
+        assert_eq!(get(query).await, (400, expected), "{query}");
+    }
+}

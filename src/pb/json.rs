@@ -456,7 +456,7 @@ pub fn write_bytes<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, 
 
 /// Standard or URL-safe base64, padded or not. Unlike prost-reflect, stray
 /// bits after the last byte are refused: such a body takes the dynamic road.
-fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
+pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
     const CONFIG: GeneralPurposeConfig =
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CONFIG);

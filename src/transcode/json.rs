@@ -236,6 +236,18 @@ fn set_path(
     Ok(())
 }
 
+/// A float in a URL, as in a JSON string: a finite decimal number, or one
+/// of the three names of the non-finite values. (Rust's own parser also
+/// takes `inf` and turns `1e999` into infinity; neither is proto3 JSON.)
+fn float_text(raw: &str) -> Option<f64> {
+    match raw {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => raw.parse::<f64>().ok().filter(|v| v.is_finite()),
+    }
+}
+
 /// Parses a path or query value as the field's type.
 fn scalar(field: &FieldDescriptor, raw: &str) -> Result<Value, String> {
     fn num<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, String> {
@@ -253,22 +265,22 @@ fn scalar(field: &FieldDescriptor, raw: &str) -> Result<Value, String> {
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(num(raw, "int64")?),
         Kind::Uint32 | Kind::Fixed32 => Value::U32(num(raw, "uint32")?),
         Kind::Uint64 | Kind::Fixed64 => Value::U64(num(raw, "uint64")?),
-        Kind::Float => Value::F32(num(raw, "float")?),
-        Kind::Double => Value::F64(num(raw, "double")?),
-        Kind::Bytes => {
-            use base64::Engine as _;
-            let engine = if raw.contains(['-', '_']) {
-                &base64::engine::general_purpose::URL_SAFE
-            } else {
-                &base64::engine::general_purpose::STANDARD
-            };
-            Value::Bytes(
-                engine
-                    .decode(raw)
-                    .map_err(|_| format!("'{raw}' is not base64"))?
-                    .into(),
-            )
-        }
+        Kind::Float => Value::F32(
+            float_text(raw)
+                .and_then(|v| {
+                    let fits = !v.is_finite() || v.abs() <= f64::from(f32::MAX);
+                    fits.then_some(v as f32)
+                })
+                .ok_or_else(|| format!("'{raw}' is not a float within its range"))?,
+        ),
+        Kind::Double => Value::F64(
+            float_text(raw).ok_or_else(|| format!("'{raw}' is not a double within its range"))?,
+        ),
+        Kind::Bytes => Value::Bytes(
+            crate::pb::json::base64_decode(raw)
+                .map_err(|_| format!("'{raw}' is not base64"))?
+                .into(),
+        ),
         Kind::Enum(e) => match e.get_value_by_name(raw) {
             Some(v) => Value::EnumNumber(v.number()),
             None => Value::EnumNumber(
