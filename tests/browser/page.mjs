@@ -4,11 +4,13 @@
 //   node tests/browser/page.mjs <page-url> '<steps as JSON>'
 //
 // Steps (run in order, after the page's own greeting on load):
-//   {"protocol": "rest" | "grpc-web", "name": "Alice", "lang": "es"}  greet through the form
-//   {"screenshot": "/path/to/file.png"}                               save the page
+//   {"protocol": "rest" | "grpc-web" | "connect", "name": "Alice", "lang": "es"}  greet through the form
+//   {"screenshot": "/path/to/file.png"}                                          save the page
 //
 // Output, one JSON line per result on stdout (tests/browser.rs parses them):
-//   {"step": 0, "state": "done" | "error", "greeting": "...", "error": "..." | null, "code": "..." | null}
+//   {"step": 0, "state": "done" | "error", "greeting": "...", "error": "..." | null, "code": "..." | null,
+//    "errorColor": "rgb(..)" | null, "call": {"protocol", "url", "status", "grpcStatus", "requestId", "latency"} | null}
+// where "call" holds the texts of the page's "last call" panel, null while it is hidden.
 // Step 0 is the greeting on load. Browser console messages go to stderr.
 //
 // Environment: GREET_CHROMIUM (default /usr/bin/chromium). Never downloads a browser.
@@ -60,10 +62,10 @@ try {
 
   for (const [index, step] of steps.entries()) {
     if (step.screenshot) {
-      await page.screenshot({ path: step.screenshot });
+      await page.screenshot({ path: step.screenshot, fullPage: true });
       continue;
     }
-    await page.check(step.protocol === "grpc-web" ? "#protocol-grpc-web" : "#protocol-rest");
+    await page.check(`#protocol-${step.protocol ?? "rest"}`);
     await page.fill("#name", step.name ?? "");
     await page.selectOption("#lang", step.lang ?? "en");
     await page.click("#greet-button"); // app.js sets data-state="loading" synchronously
@@ -80,12 +82,23 @@ async function settled(page) {
   return page.evaluate(() => {
     const greeting = document.getElementById("greeting");
     const error = document.getElementById("error");
+    const text = (id) => document.getElementById(id).textContent;
     return {
       state: greeting.dataset.state,
       greeting: greeting.textContent,
       error: error?.textContent ?? null,
       code: error?.dataset.code || null, // none when the browser blocked the call
       errorColor: error ? getComputedStyle(error).color : null,
+      call: document.getElementById("call").hidden
+        ? null
+        : {
+            protocol: text("call-protocol"),
+            url: text("call-url"),
+            status: text("call-status"),
+            grpcStatus: text("call-grpc-status"),
+            requestId: text("call-request-id"),
+            latency: text("call-latency"),
+          },
     };
   });
 }
