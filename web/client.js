@@ -14,6 +14,7 @@
 //
 // The result and every one of these errors carry `call`, what the browser saw
 // of the exchange: {protocol, url, status, grpcStatus, requestId, latencyMs}.
+// Types, for TypeScript users and `tsc --checkJs`: client.d.ts, beside this file.
 //
 // Wire formats:
 //   gRPC-Web  https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md
