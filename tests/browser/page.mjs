@@ -15,10 +15,8 @@
 //
 // Environment: GREET_CHROMIUM (default /usr/bin/chromium). Never downloads a browser.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { withPage } from "./chromium.mjs";
 
 const [pageUrl, stepsJson = "[]"] = process.argv.slice(2);
 if (!pageUrl) {
@@ -27,36 +25,7 @@ if (!pageUrl) {
 }
 const steps = JSON.parse(stepsJson);
 
-// Stop by ourselves whatever happens (a hung browser must not hang cargo test).
-setTimeout(() => {
-  console.error("page.mjs: gave up after 60 s");
-  process.exit(3);
-}, 60_000).unref();
-
-const userDataDir = mkdtempSync(join(tmpdir(), "greet-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.GREET_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  viewport: { width: 560, height: 420 },
-  timeout: 30_000,
-});
-
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
-  page.on("console", (msg) => console.error(`[console.${msg.type()}] ${msg.text()}`));
-  page.on("pageerror", (error) => console.error(`[pageerror] ${error.message}`));
-
+await withPage(chromium, "page.mjs", { viewport: { width: 560, height: 420 } }, async (page) => {
   await page.goto(pageUrl);
   report(0, await settled(page));
 
@@ -71,10 +40,7 @@ try {
     await page.click("#greet-button"); // app.js sets data-state="loading" synchronously
     report(index + 1, await settled(page));
   }
-} finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
-}
+});
 
 /** Waits for the current call to finish, then reads what the page shows. */
 async function settled(page) {

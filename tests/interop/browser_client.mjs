@@ -19,11 +19,10 @@
 // The browser console goes to stderr.
 //
 // Environment: GREET_CHROMIUM (default /usr/bin/chromium). Never downloads a browser.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { withPage } from "../browser/chromium.mjs";
 
 /** Each client: its bundle in gen/browser/, and the options its greet() takes. */
 const CLIENTS = {
@@ -43,12 +42,6 @@ const [bundleName, options] = CLIENTS[clientName];
 const requests = JSON.parse(requestsJson);
 const bundle = readFileSync(new URL(`gen/browser/${bundleName}`, import.meta.url));
 
-// Stop by ourselves whatever happens (a hung browser must not hang cargo test).
-setTimeout(() => {
-  console.error("browser_client.mjs: gave up after 60 s");
-  process.exit(3);
-}, 60_000).unref();
-
 // The page's origin: a blank page that the calls start from, and the bundle.
 const pages = {
   "/": ["text/html", `<!doctype html><link rel="icon" href="data:,"><title>${clientName}</title>`],
@@ -65,41 +58,19 @@ await new Promise((resolve, reject) => {
   server.listen(Number(port), hostname, resolve);
 });
 
-const userDataDir = mkdtempSync(join(tmpdir(), "greet-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.GREET_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  timeout: 30_000,
-});
-
 try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
-  page.on("console", (msg) => console.error(`[console.${msg.type()}] ${msg.text()}`));
-  page.on("pageerror", (error) => console.error(`[pageerror] ${error.message}`));
-
-  await page.goto(`${pageOrigin}/`);
-  for (const request of requests) {
-    // Runs in the page: import the bundle, make the call, return its outcome.
-    const result = await page.evaluate(
-      async ([baseUrl, request, options]) =>
-        (await import("/client.js")).greet(baseUrl, request, options),
-      [apiUrl, request, options],
-    );
-    console.log(JSON.stringify(result));
-  }
+  await withPage(chromium, "browser_client.mjs", {}, async (page) => {
+    await page.goto(`${pageOrigin}/`);
+    for (const request of requests) {
+      // Runs in the page: import the bundle, make the call, return its outcome.
+      const result = await page.evaluate(
+        async ([baseUrl, request, options]) =>
+          (await import("/client.js")).greet(baseUrl, request, options),
+        [apiUrl, request, options],
+      );
+      console.log(JSON.stringify(result));
+    }
+  });
 } finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
   server.close();
 }
