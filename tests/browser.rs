@@ -131,7 +131,7 @@ fn page_on_an_origin_off_the_allowlist_is_told_to_check_allow_origin() {
     demo.gateway
         .expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=403"], 1);
     demo.gateway
-        .expect_log(&[PREFLIGHT, GRPC_WEB_PATH, "status=403"], 1);
+        .expect_log(&[PREFLIGHT, GREET_METHOD_PATH, "status=403"], 1);
     demo.gateway.expect_log(&["method=POST"], 0);
 }
 
@@ -192,7 +192,7 @@ fn page_greets_over_connect_and_shows_its_errors() {
         ]
     );
     demo.gateway
-        .expect_log(&["method=POST", GRPC_WEB_PATH, "status=400"], 1);
+        .expect_log(&["method=POST", GREET_METHOD_PATH, "status=400"], 1);
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn preflight_is_cached_within_max_age() {
     demo.gateway
         .expect_log(&[PREFLIGHT, r#"path="/greet""#, "status=204"], 1);
     demo.gateway
-        .expect_log(&[PREFLIGHT, GRPC_WEB_PATH, "status=204"], 1);
+        .expect_log(&[PREFLIGHT, GREET_METHOD_PATH, "status=204"], 1);
     demo.gateway.expect_log(&[PREFLIGHT], 2);
 }
 
@@ -257,7 +257,7 @@ fn preflight_is_repeated_when_max_age_is_zero() {
 
 const PREFLIGHT: &str = r#"protocol="preflight" method=OPTIONS"#;
 const GREET_METHOD: &str = "/greet.v1.GreetService/Greet";
-const GRPC_WEB_PATH: &str = r#"path="/greet.v1.GreetService/Greet""#;
+const GREET_METHOD_PATH: &str = r#"path="/greet.v1.GreetService/Greet""#;
 
 /// A form submission: protocol, name and language, as a user picks them.
 fn greet(protocol: &str, name: &str, lang: &str) -> Value {
