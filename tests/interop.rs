@@ -1,8 +1,12 @@
 //! Clients nobody here wrote, against the built binary: Connect's gRPC-Web
-//! transports (Node, and connect-web in headless Chromium), grpcurl over reflection, httpie running the seed's
-//! commands, and Python grpcio stubs. The Connect and grpcio clients' code is
-//! generated from `proto/greet/v1/greet.proto` by `tests/interop/setup.sh`,
-//! which `scripts/test` runs and which pins every client's version.
+//! transports (Node, and connect-web in headless Chromium), Google's grpc-web
+//! runtime in headless Chromium (text and binary modes), grpcurl over
+//! reflection, httpie running the seed's commands, Python grpcio stubs, and
+//! `@grpc/grpc-js` with `@grpc/proto-loader`. The Connect and grpcio clients'
+//! code is generated from `proto/greet/v1/greet.proto` by
+//! `tests/interop/setup.sh`, which `scripts/test` runs and which pins every
+//! client's version; grpc-web's messages are the Connect client's, and
+//! proto-loader reads the proto itself.
 //!
 //! A missing client fails the test when `CI` is set; elsewhere the test says
 //! SKIP loudly and returns.
@@ -14,6 +18,7 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
+    sync::{Mutex, MutexGuard},
 };
 
 use common::{
@@ -37,11 +42,7 @@ const INVALID_ARGUMENT_CASES: [(&str, &str); 4] = [
 #[test]
 fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
     let dir = interop_dir();
-    let ready = present("node (Node.js)", which("node").is_some())
-        && present(
-            "the Connect clients (tests/interop/node_modules)",
-            dir.join("node_modules/@connectrpc/connect-web").is_dir(),
-        )
+    let ready = node_packages_present(&["@connectrpc/connect-web", "@connectrpc/connect-node"])
         && present(
             "the protoc-gen-es code (tests/interop/gen/js)",
             dir.join("gen/js/greet/v1/greet_pb.js").is_file(),
@@ -54,15 +55,12 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
     // through node:http over HTTP/1.1.
     for transport in ["web", "node"] {
         let call = |request: &str| {
-            let output = run(
-                Command::new("node")
-                    .current_dir(&dir)
-                    .arg("connect_client.mjs")
-                    .args([transport, &gateway.api_url()]),
-                request.as_bytes(),
-            );
-            assert_success(&output, &format!("connect-{transport} {request}"));
-            stdout_json(&output)
+            let client = format!("connect-{transport}");
+            let mut node = Command::new("node");
+            node.current_dir(&dir)
+                .arg("connect_client.mjs")
+                .args([transport, &gateway.api_url()]);
+            ask(&client, &mut node, request)
         };
 
         let response = call(r#"{"name":"Alice","lang":"es"}"#);
@@ -85,77 +83,171 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
 /// the page only through the exposed `grpc-status` and `grpc-message`.
 #[test]
 fn connect_web_in_chromium_greets_and_gets_invalid_argument_across_origins() {
-    let dir = interop_dir();
-    let chromium = std::env::var_os("GREET_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    let ready = present("node (Node.js)", which("node").is_some())
-        && present(
-            &format!(
-                "Chromium ({}, from tests/browser/setup.sh)",
-                chromium.display()
-            ),
-            chromium.is_file(),
-        )
-        && present(
-            "playwright-core (tests/interop/node_modules)",
-            dir.join("node_modules/playwright-core/package.json")
-                .is_file(),
-        )
-        && present(
-            "the connect-web bundle (tests/interop/gen/browser/connect.js)",
-            dir.join("gen/browser/connect.js").is_file(),
-        );
-    if !ready {
+    let Some(browser) = Chromium::find("gen/browser/connect.js") else {
         return;
-    }
-    // The page's port is picked here: its origin goes on the allowlist first.
-    let page_origin = format!("http://{}", free_loopback_address());
-    let gateway = Gateway::start(&[
-        "--web-listen",
-        "off",
-        "--allow-origin",
-        &page_origin,
-        "--cors-max-age",
-        "600",
-    ]);
+    };
     let requests = json!([{"name": "Alice", "lang": "es"}, {"name": "Alice", "lang": "foo"}]);
-    let output = run(
-        Command::new("node")
-            .current_dir(&dir)
-            .arg("connect_browser.mjs")
-            .args([&page_origin, &gateway.api_url(), &requests.to_string()])
-            .env("GREET_CHROMIUM", &chromium),
-        b"",
-    );
-    assert_success(&output, "connect_browser.mjs");
-    let results: Vec<Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| {
-            serde_json::from_str(line).unwrap_or_else(|e| {
-                panic!("JSON line ({e}): {line:?}\n{}", describe_output(&output))
-            })
-        })
-        .collect();
-    assert_eq!(results.len(), 2, "{}", describe_output(&output));
+    let (gateway, results) = browser.run_once("connect-web", &requests);
+
+    assert_eq!(results.len(), 2, "{results:?}");
     assert_greeting(&results[0], "Hola, Alice!");
     assert_eq!(
         results[1],
         json!({"error": {"code": "InvalidArgument",
-                         "message": "Invalid or unsupported language selection: 'foo'"}}),
-        "{}",
-        describe_output(&output)
+                         "message": "Invalid or unsupported language selection: 'foo'"}})
     );
 
     // The server's side: one preflight (cached for the second call), then
     // both calls as gRPC-Web.
-    let greet = r#"path="/greet.v1.GreetService/Greet""#;
-    let preflight = r#"protocol="preflight" method=OPTIONS"#;
     let grpc_web = r#"protocol="grpc-web" method=POST"#;
-    gateway.expect_log(&[preflight, greet, "status=204"], 1);
-    gateway.expect_log(&[preflight], 1);
-    gateway.expect_log(&[grpc_web, greet, r#"status=200 grpc_status="0""#], 1);
-    gateway.expect_log(&[grpc_web, greet, r#"status=200 grpc_status="3""#], 1);
+    gateway.expect_log(&[PREFLIGHT, GREET_PATH, "status=204"], 1);
+    gateway.expect_log(&[PREFLIGHT], 1);
+    gateway.expect_log(&[grpc_web, GREET_PATH, r#"status=200 grpc_status="0""#], 1);
+    gateway.expect_log(&[grpc_web, GREET_PATH, r#"status=200 grpc_status="3""#], 1);
+}
+
+/// Google's gRPC-Web runtime (npm `grpc-web`) in headless Chromium, across
+/// origins as above, with a `MethodDescriptor` written by hand
+/// (`grpc_web_browser_entry.mjs`), in both of its modes: `grpcwebtext`, its
+/// default (base64 bodies, `application/grpc-web-text`), and `grpcweb`
+/// (binary). It reads over XMLHttpRequest, so the trailers-only
+/// INVALID_ARGUMENTs reach it only through the exposed headers.
+#[test]
+fn grpc_web_runtime_in_chromium_greets_and_gets_every_invalid_argument_in_both_modes() {
+    let Some(browser) = Chromium::find("gen/browser/grpc-web.js") else {
+        return;
+    };
+    let mut requests = vec![json!({"name": "Alice", "lang": "fr"})];
+    requests.extend(
+        INVALID_ARGUMENT_CASES
+            .iter()
+            .map(|(request, _)| serde_json::from_str::<Value>(request).unwrap()),
+    );
+    let gateway = browser.gateway();
+
+    for (mode, protocol) in [
+        ("grpc-web-text", r#"protocol="grpc-web-text""#),
+        ("grpc-web-binary", r#"protocol="grpc-web""#),
+    ] {
+        let results = browser.run(&gateway, mode, &Value::from(requests.clone()));
+
+        assert_eq!(results.len(), requests.len(), "{mode}: {results:?}");
+        assert_greeting(&results[0], "Bonjour, Alice!");
+        for ((request, message), result) in INVALID_ARGUMENT_CASES.iter().zip(&results[1..]) {
+            assert_eq!(
+                result,
+                &json!({"error": {"code": 3, "message": message}}),
+                "{mode} {request}"
+            );
+        }
+        gateway.expect_log(
+            &[protocol, "method=POST", GREET_PATH, r#"grpc_status="0""#],
+            1,
+        );
+        gateway.expect_log(
+            &[protocol, "method=POST", GREET_PATH, r#"grpc_status="3""#],
+            4,
+        );
+    }
+    // One preflight per browser (each run starts afresh), none refused.
+    gateway.expect_log(&[PREFLIGHT, GREET_PATH, "status=204"], 2);
+    gateway.expect_log(&[PREFLIGHT], 2);
+}
+
+const PREFLIGHT: &str = r#"protocol="preflight" method=OPTIONS"#;
+const GREET_PATH: &str = r#"path="/greet.v1.GreetService/Greet""#;
+
+/// The right to run Chromium: one test at a time on a small machine.
+static CHROMIUM_TURN: Mutex<()> = Mutex::new(());
+
+/// Headless Chromium with playwright-core, driving `browser_client.mjs` from
+/// a page origin picked here.
+struct Chromium {
+    chromium: PathBuf,
+    /// `http://127.0.0.1:<port>`, free when picked: browser_client.mjs binds it.
+    page_origin: String,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Chromium {
+    /// Node, Chromium, playwright-core and the client's `bundle` (under
+    /// tests/interop), or `None` after a SKIP (a failure under CI).
+    fn find(bundle: &str) -> Option<Chromium> {
+        let dir = interop_dir();
+        let chromium = std::env::var_os("GREET_CHROMIUM")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+        let ready = present("node (Node.js)", which("node").is_some())
+            && present(
+                &format!(
+                    "Chromium ({}, from tests/browser/setup.sh)",
+                    chromium.display()
+                ),
+                chromium.is_file(),
+            )
+            && present(
+                "playwright-core (tests/interop/node_modules)",
+                dir.join("node_modules/playwright-core/package.json")
+                    .is_file(),
+            )
+            && present(
+                &format!("the browser bundle (tests/interop/{bundle})"),
+                dir.join(bundle).is_file(),
+            );
+        // The page's port is picked here: its origin goes on the allowlist first.
+        ready.then(|| {
+            let turn = CHROMIUM_TURN.lock().unwrap_or_else(|p| p.into_inner());
+            Chromium {
+                chromium,
+                page_origin: format!("http://{}", free_loopback_address()),
+                _turn: turn,
+            }
+        })
+    }
+
+    /// A gateway that allows the page's origin and lets browsers cache a
+    /// preflight for the whole test.
+    fn gateway(&self) -> Gateway {
+        Gateway::start(&[
+            "--web-listen",
+            "off",
+            "--allow-origin",
+            &self.page_origin,
+            "--cors-max-age",
+            "600",
+        ])
+    }
+
+    /// [`Chromium::run`] against a gateway of its own, returned for its log.
+    fn run_once(&self, client: &str, requests: &Value) -> (Gateway, Vec<Value>) {
+        let gateway = self.gateway();
+        let results = self.run(&gateway, client, requests);
+        (gateway, results)
+    }
+
+    /// `requests` (a JSON array of GreetRequests) made one by one by
+    /// `client` in a fresh Chromium; one result per request, as
+    /// browser_client.mjs prints them.
+    fn run(&self, gateway: &Gateway, client: &str, requests: &Value) -> Vec<Value> {
+        let output = run(
+            Command::new("node")
+                .current_dir(interop_dir())
+                .arg("browser_client.mjs")
+                .args([client, &self.page_origin, &gateway.api_url()])
+                .arg(requests.to_string())
+                .env("GREET_CHROMIUM", &self.chromium),
+            b"",
+        );
+        assert_success(&output, &format!("browser_client.mjs {client}"));
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|e| {
+                    panic!("JSON line ({e}): {line:?}\n{}", describe_output(&output))
+                })
+            })
+            .collect()
+    }
 }
 
 #[test]
@@ -314,26 +406,16 @@ fn grpcio_stubs_greet_and_get_every_error() {
     }
     let gateway = Gateway::start(&["--web-listen", "off"]);
     let call = |request: &str| {
-        let output = run(
-            Command::new(&python)
-                .arg(dir.join("grpcio_client.py"))
-                .arg(gateway.api.to_string()),
-            request.as_bytes(),
-        );
-        assert_success(&output, &format!("grpcio {:.80}", request));
-        stdout_json(&output)
+        let mut python = Command::new(&python);
+        python
+            .arg(dir.join("grpcio_client.py"))
+            .arg(gateway.api.to_string());
+        ask("grpcio", &mut python, request)
     };
 
     assert_greeting(&call(r#"{"name":"Alice","lang":"es"}"#), "Hola, Alice!");
     assert_greeting(&call(r#"{"name":"  Bob "}"#), "Hello, Bob!");
-
-    for (request, message) in INVALID_ARGUMENT_CASES {
-        assert_eq!(
-            call(request),
-            json!({"error": {"code": "INVALID_ARGUMENT", "details": message}}),
-            "grpcio {request}"
-        );
-    }
+    assert_every_invalid_argument("grpcio", call);
 
     // Over the default 1 MiB body limit.
     let huge = json!({"name": "a".repeat(1024 * 1024 + 1)}).to_string();
@@ -341,6 +423,50 @@ fn grpcio_stubs_greet_and_get_every_error() {
         call(&huge),
         json!({"error": {"code": "RESOURCE_EXHAUSTED", "details": "Payload too large"}})
     );
+}
+
+/// `@grpc/grpc-js` over h2c, the service loaded from `proto/` at run time
+/// by `@grpc/proto-loader` (no generated code).
+#[test]
+fn grpc_js_with_proto_loader_greets_and_gets_every_invalid_argument() {
+    let dir = interop_dir();
+    if !node_packages_present(&["@grpc/grpc-js", "@grpc/proto-loader"]) {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    let call = |request: &str| {
+        let mut node = Command::new("node");
+        node.current_dir(&dir)
+            .arg("grpc_js_client.mjs")
+            .arg(gateway.api.to_string());
+        ask("grpc-js", &mut node, request)
+    };
+
+    assert_greeting(&call(r#"{"name":"Alice","lang":"es"}"#), "Hola, Alice!");
+    assert_every_invalid_argument("grpc-js", call);
+    // Native gRPC, not gRPC-Web: HTTP/2 with trailers.
+    gateway.expect_log(&[r#"protocol="grpc" method=POST"#, GREET_PATH], 5);
+}
+
+/// Each INVALID_ARGUMENT case through a native gRPC `client` whose `call`
+/// answers as `grpcio_client.py` and `grpc_js_client.mjs` print:
+/// `{"error": {"code", "details"}}`.
+fn assert_every_invalid_argument(client: &str, call: impl Fn(&str) -> Value) {
+    for (request, message) in INVALID_ARGUMENT_CASES {
+        assert_eq!(
+            call(request),
+            json!({"error": {"code": "INVALID_ARGUMENT", "details": message}}),
+            "{client} {request}"
+        );
+    }
+}
+
+/// One request (JSON on stdin) through a client that prints one JSON line
+/// and exits 0.
+fn ask(client: &str, command: &mut Command, request: &str) -> Value {
+    let output = run(command, request.as_bytes());
+    assert_success(&output, &format!("{client} {request:.80}"));
+    stdout_json(&output)
 }
 
 /// A `GreetResponse` in proto3 JSON: exactly `greeting`, and a `timestamp`
@@ -413,6 +539,19 @@ fn assert_success(output: &Output, what: &str) {
 fn stdout_json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("JSON on stdout ({e}): {}", describe_output(output)))
+}
+
+/// Whether Node and each of `packages` (in tests/interop/node_modules) are
+/// installed (see [`tools::present`]).
+fn node_packages_present(packages: &[&str]) -> bool {
+    let modules = interop_dir().join("node_modules");
+    present("node (Node.js)", which("node").is_some())
+        && packages.iter().all(|package| {
+            present(
+                &format!("{package} (tests/interop/node_modules)"),
+                modules.join(package).join("package.json").is_file(),
+            )
+        })
 }
 
 /// Whether a client is installed (see [`tools::present`]).

@@ -6,8 +6,15 @@
 // Both resolve to {greeting, timestamp} (timestamp as RFC 3339 text, as the REST
 // API sends it) and reject with a typed error carrying what the server said:
 // HttpError (REST) or GrpcWebError (gRPC-Web). When the browser itself refuses
-// the call (CORS, network down), fetch's own TypeError ("Failed to fetch")
-// passes through unchanged: no server answer is readable then.
+// the call (CORS, network down), they reject with a BlockedError whose message
+// says what to check, with this page's origin filled in, instead of fetch's
+// bare "Failed to fetch":
+//
+//   the browser refused the response: is this page's origin (http://localhost:8000) in the gateway's --allow-origin?
+//
+// The result and every one of these errors carry `call`, what the browser saw
+// of the exchange: {protocol, url, status, grpcStatus, requestId, latencyMs}.
+// Types, for TypeScript users and `tsc --checkJs`: client.d.ts, beside this file.
 //
 // Wire formats:
 //   gRPC-Web  https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md
@@ -15,20 +22,41 @@
 
 /** A non-2xx REST answer: `status` is the HTTP status, `message` the body's `error`. */
 export class HttpError extends Error {
-  constructor(status, message) {
+  constructor(status, message, call = null) {
     super(message);
     this.name = "HttpError";
     this.status = status;
+    this.call = call;
   }
 }
 
 /** A gRPC status other than OK: `code` (number), `codeName` and `message` (grpc-message, decoded). */
 export class GrpcWebError extends Error {
-  constructor(code, message) {
+  constructor(code, message, call = null) {
     super(message);
     this.name = "GrpcWebError";
     this.code = code;
     this.codeName = CODE_NAMES[code] ?? `CODE_${code}`;
+    this.call = call;
+  }
+}
+
+/**
+ * The browser handed the page no response: fetch rejected (CORS refused the
+ * preflight or the answer, or nothing listens at the URL; the page cannot
+ * tell which). `message` says what a developer should check first, `origin`
+ * is this page's origin, `cause` fetch's own error.
+ */
+export class BlockedError extends Error {
+  constructor(call, cause) {
+    const origin = globalThis.location?.origin ?? "unknown";
+    super(
+      `the browser refused the response: is this page's origin (${origin}) in the gateway's --allow-origin?`,
+      { cause },
+    );
+    this.name = "BlockedError";
+    this.origin = origin;
+    this.call = call;
   }
 }
 
@@ -46,56 +74,97 @@ export const CODE_NAMES = [
 export async function greetRest(baseUrl, { name, lang } = {}) {
   // A JSON content type makes this a "non-simple" request: the browser sends a
   // CORS preflight (OPTIONS) first, and the gateway must allow the page's origin.
-  const response = await fetch(`${baseUrl}/greet`, {
+  const init = {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ name, lang }), // undefined fields are left out
+  };
+  return exchange("rest", `${baseUrl}/greet`, init, async (response) => {
+    if (!response.ok) {
+      const body = await response.json().catch(() => ({}));
+      throw new HttpError(response.status, body.error || `Server error: ${response.status}`);
+    }
+    return response.json();
   });
-  if (!response.ok) {
-    const body = await response.json().catch(() => ({}));
-    throw new HttpError(response.status, body.error || `Server error: ${response.status}`);
+}
+
+// ---------------------------------------------------------------------------
+// What every call shares: timing, the response's status and request id, and
+// turning fetch's bare TypeError into a BlockedError that says what to check.
+
+/**
+ * Fetches `url` and hands the response to `read`, which returns
+ * {greeting, timestamp} or throws a typed error (it may set call.grpcStatus).
+ * Resolves to {greeting, timestamp, call}; a typed error leaves with `call` set.
+ */
+async function exchange(protocol, url, init, read) {
+  const started = performance.now();
+  const call = { protocol, url, status: null, grpcStatus: null, requestId: null, latencyMs: 0 };
+  const done = () => {
+    call.latencyMs = Math.round((performance.now() - started) * 10) / 10;
+    return Object.freeze(call);
+  };
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch (error) {
+    // fetch rejects with a TypeError when no response may reach the page;
+    // anything else (an AbortError) is the caller's own doing.
+    if (error instanceof TypeError) throw new BlockedError(done(), error);
+    throw error;
   }
-  return response.json();
+  call.status = response.status;
+  // Readable cross-origin because the gateway lists it in Access-Control-Expose-Headers.
+  call.requestId = response.headers.get("x-request-id");
+  try {
+    const greeting = await read(response, call);
+    return { ...greeting, call: done() };
+  } catch (error) {
+    if (error instanceof HttpError || error instanceof GrpcWebError) error.call = done();
+    throw error;
+  }
 }
 
 // ---------------------------------------------------------------------------
 // gRPC-Web
 
 export async function greetGrpcWeb(baseUrl, { name, lang } = {}) {
-  const response = await fetch(`${baseUrl}/greet.v1.GreetService/Greet`, {
+  const init = {
     method: "POST",
     headers: { "Content-Type": "application/grpc-web+proto", "X-Grpc-Web": "1" },
     body: frame(0x00, encodeGreetRequest({ name, lang })),
+  };
+  return exchange("grpc-web", `${baseUrl}/greet.v1.GreetService/Greet`, init, async (response, call) => {
+    // Trailers-only answer (an error before any message): the status is in the
+    // response headers, readable cross-origin only because the gateway lists
+    // grpc-status and grpc-message in Access-Control-Expose-Headers.
+    if (response.headers.has("grpc-status")) {
+      call.grpcStatus = Number(response.headers.get("grpc-status"));
+      throwIfNotOk(call.grpcStatus, response.headers.get("grpc-message"));
+    }
+    if (!response.ok) {
+      throw new GrpcWebError(codeFromHttpStatus(response.status), `HTTP ${response.status}`);
+    }
+
+    let message = null;
+    let trailers = null;
+    for (const { flag, payload } of frames(new Uint8Array(await response.arrayBuffer()))) {
+      if (flag & 0x80) trailers = parseTrailers(payload);
+      else if (flag & 0x01) throw new GrpcWebError(13, "compressed messages are not supported");
+      else message = payload;
+    }
+    const status = trailers?.get("grpc-status") ?? response.headers.get("grpc-status");
+    if (status === null || status === undefined) {
+      throw new GrpcWebError(2, "response has no grpc-status");
+    }
+    call.grpcStatus = Number(status);
+    throwIfNotOk(call.grpcStatus, trailers?.get("grpc-message") ?? response.headers.get("grpc-message"));
+    if (message === null) throw new GrpcWebError(13, "response has no message");
+    return decodeGreetResponse(message);
   });
-
-  // Trailers-only answer (an error before any message): the status is in the
-  // response headers, readable cross-origin only because the gateway lists
-  // grpc-status and grpc-message in Access-Control-Expose-Headers.
-  if (response.headers.has("grpc-status")) {
-    throwIfNotOk(response.headers.get("grpc-status"), response.headers.get("grpc-message"));
-  }
-  if (!response.ok) {
-    throw new GrpcWebError(codeFromHttpStatus(response.status), `HTTP ${response.status}`);
-  }
-
-  let message = null;
-  let trailers = null;
-  for (const { flag, payload } of frames(new Uint8Array(await response.arrayBuffer()))) {
-    if (flag & 0x80) trailers = parseTrailers(payload);
-    else if (flag & 0x01) throw new GrpcWebError(13, "compressed messages are not supported");
-    else message = payload;
-  }
-  const status = trailers?.get("grpc-status") ?? response.headers.get("grpc-status");
-  if (status === null || status === undefined) {
-    throw new GrpcWebError(2, "response has no grpc-status");
-  }
-  throwIfNotOk(status, trailers?.get("grpc-message") ?? response.headers.get("grpc-message"));
-  if (message === null) throw new GrpcWebError(13, "response has no message");
-  return decodeGreetResponse(message);
 }
 
-function throwIfNotOk(status, encodedMessage) {
-  const code = Number(status);
+function throwIfNotOk(code, encodedMessage) {
   if (code !== 0) throw new GrpcWebError(code, percentDecode(encodedMessage ?? ""));
 }
 

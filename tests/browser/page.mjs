@@ -4,19 +4,19 @@
 //   node tests/browser/page.mjs <page-url> '<steps as JSON>'
 //
 // Steps (run in order, after the page's own greeting on load):
-//   {"protocol": "rest" | "grpc-web", "name": "Alice", "lang": "es"}  greet through the form
-//   {"screenshot": "/path/to/file.png"}                               save the page
+//   {"protocol": "rest" | "grpc-web" | "connect", "name": "Alice", "lang": "es"}  greet through the form
+//   {"screenshot": "/path/to/file.png"}                                          save the page
 //
 // Output, one JSON line per result on stdout (tests/browser.rs parses them):
-//   {"step": 0, "state": "done" | "error", "greeting": "...", "error": "..." | null, "code": "..." | null}
+//   {"step": 0, "state": "done" | "error", "greeting": "...", "error": "..." | null, "code": "..." | null,
+//    "errorColor": "rgb(..)" | null, "call": {"protocol", "url", "status", "grpcStatus", "requestId", "latency"} | null}
+// where "call" holds the texts of the page's "last call" panel, null while it is hidden.
 // Step 0 is the greeting on load. Browser console messages go to stderr.
 //
 // Environment: GREET_CHROMIUM (default /usr/bin/chromium). Never downloads a browser.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { withPage } from "./chromium.mjs";
 
 const [pageUrl, stepsJson = "[]"] = process.argv.slice(2);
 if (!pageUrl) {
@@ -25,54 +25,22 @@ if (!pageUrl) {
 }
 const steps = JSON.parse(stepsJson);
 
-// Stop by ourselves whatever happens (a hung browser must not hang cargo test).
-setTimeout(() => {
-  console.error("page.mjs: gave up after 60 s");
-  process.exit(3);
-}, 60_000).unref();
-
-const userDataDir = mkdtempSync(join(tmpdir(), "greet-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: process.env.GREET_CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-  viewport: { width: 560, height: 420 },
-  timeout: 30_000,
-});
-
-try {
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
-  page.on("console", (msg) => console.error(`[console.${msg.type()}] ${msg.text()}`));
-  page.on("pageerror", (error) => console.error(`[pageerror] ${error.message}`));
-
+await withPage(chromium, "page.mjs", { viewport: { width: 560, height: 420 } }, async (page) => {
   await page.goto(pageUrl);
   report(0, await settled(page));
 
   for (const [index, step] of steps.entries()) {
     if (step.screenshot) {
-      await page.screenshot({ path: step.screenshot });
+      await page.screenshot({ path: step.screenshot, fullPage: true });
       continue;
     }
-    await page.check(step.protocol === "grpc-web" ? "#protocol-grpc-web" : "#protocol-rest");
+    await page.check(`#protocol-${step.protocol ?? "rest"}`);
     await page.fill("#name", step.name ?? "");
     await page.selectOption("#lang", step.lang ?? "en");
     await page.click("#greet-button"); // app.js sets data-state="loading" synchronously
     report(index + 1, await settled(page));
   }
-} finally {
-  await context.close();
-  rmSync(userDataDir, { recursive: true, force: true });
-}
+});
 
 /** Waits for the current call to finish, then reads what the page shows. */
 async function settled(page) {
@@ -80,12 +48,23 @@ async function settled(page) {
   return page.evaluate(() => {
     const greeting = document.getElementById("greeting");
     const error = document.getElementById("error");
+    const text = (id) => document.getElementById(id).textContent;
     return {
       state: greeting.dataset.state,
       greeting: greeting.textContent,
       error: error?.textContent ?? null,
       code: error?.dataset.code || null, // none when the browser blocked the call
       errorColor: error ? getComputedStyle(error).color : null,
+      call: document.getElementById("call").hidden
+        ? null
+        : {
+            protocol: text("call-protocol"),
+            url: text("call-url"),
+            status: text("call-status"),
+            grpcStatus: text("call-grpc-status"),
+            requestId: text("call-request-id"),
+            latency: text("call-latency"),
+          },
     };
   });
 }

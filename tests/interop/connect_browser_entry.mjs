@@ -1,8 +1,8 @@
-// The browser side of connect_browser.mjs: Connect's gRPC-Web transport for
-// fetch (@connectrpc/connect-web) and the GreetService that protoc-gen-es
-// generated from proto/greet/v1/greet.proto. setup.sh bundles this module,
-// dependencies and all, into gen/browser/connect.js: one ES module a page
-// can import.
+// The browser side of browser_client.mjs for connect-web: Connect's gRPC-Web
+// transport for fetch (@connectrpc/connect-web) and the GreetService that
+// protoc-gen-es generated from proto/greet/v1/greet.proto. setup.sh bundles
+// this module, dependencies and all, into gen/browser/connect.js: one ES
+// module a page can import.
 import { toJson } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";

