@@ -356,6 +356,8 @@ async fn sigterm_drains_keeps_serving_for_the_delay_and_exits_0() {
     slow.write_all(&body[..5]).unwrap();
     // An open HTTP/2 connection for the health service.
     let mut health = HealthClient::new(channel(&api).await);
+    // And an idle HTTP/2 connection read frame by frame, to see the GOAWAY.
+    let idle_h2 = RawH2::open(gateway.api);
 
     gateway.terminate();
     gateway.expect_log(&["SIGTERM: not ready"], 1);
@@ -404,6 +406,74 @@ async fn sigterm_drains_keeps_serving_for_the_delay_and_exits_0() {
     gateway.expect_log(&["INFO greet_gateway: stopped"], 1);
     let status = gateway.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+    // The idle HTTP/2 client was told to go away (NO_ERROR), then closed.
+    let goaways = idle_h2.goaways();
+    assert!(!goaways.is_empty(), "no GOAWAY before the close");
+    assert!(goaways.iter().all(|&code| code == 0), "{goaways:?}");
+}
+
+/// An HTTP/2 client with no streams, spoken frame by frame: it sends the
+/// preface, acknowledges the server's SETTINGS and PINGs (as any client
+/// does; hyper's graceful shutdown waits for the PING's answer), and
+/// records the error code of every GOAWAY until the server closes.
+struct RawH2 {
+    reader: std::thread::JoinHandle<Vec<u32>>,
+}
+
+impl RawH2 {
+    const SETTINGS: u8 = 0x4;
+    const PING: u8 = 0x6;
+    const GOAWAY: u8 = 0x7;
+    const ACK: u8 = 0x1;
+
+    fn open(address: std::net::SocketAddr) -> RawH2 {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(40)))
+            .unwrap();
+        stream
+            .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            .unwrap();
+        Self::write_frame(&mut stream, Self::SETTINGS, 0, &[]);
+        let reader = std::thread::spawn(move || {
+            let mut goaways = Vec::new();
+            let mut head = [0u8; 9];
+            while stream.read_exact(&mut head).is_ok() {
+                let len = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+                let mut payload = vec![0; len];
+                stream.read_exact(&mut payload).expect("a whole frame");
+                let (kind, flags) = (head[3], head[4]);
+                match kind {
+                    Self::SETTINGS if flags & Self::ACK == 0 => {
+                        Self::write_frame(&mut stream, Self::SETTINGS, Self::ACK, &[]);
+                    }
+                    Self::PING if flags & Self::ACK == 0 => {
+                        Self::write_frame(&mut stream, Self::PING, Self::ACK, &payload);
+                    }
+                    Self::GOAWAY => goaways.push(u32::from_be_bytes(
+                        payload[4..8].try_into().expect("a GOAWAY's error code"),
+                    )),
+                    _ => {}
+                }
+            }
+            goaways
+        });
+        RawH2 { reader }
+    }
+
+    fn write_frame(stream: &mut TcpStream, kind: u8, flags: u8, payload: &[u8]) {
+        let len = (payload.len() as u32).to_be_bytes();
+        let head = [len[1], len[2], len[3], kind, flags, 0, 0, 0, 0];
+        // The server may already have closed; the reader reports what came.
+        let _ = stream
+            .write_all(&head)
+            .and_then(|()| stream.write_all(payload));
+    }
+
+    /// The error codes of the GOAWAYs received, once the server closed.
+    fn goaways(self) -> Vec<u32> {
+        self.reader.join().expect("the reader thread")
+    }
 }
 
 #[tokio::test]
