@@ -1,8 +1,11 @@
 //! Clients nobody here wrote, against the built binary: Connect's gRPC-Web
-//! transports (Node, and connect-web in headless Chromium), grpcurl over reflection, httpie running the seed's
-//! commands, and Python grpcio stubs. The Connect and grpcio clients' code is
-//! generated from `proto/greet/v1/greet.proto` by `tests/interop/setup.sh`,
-//! which `scripts/test` runs and which pins every client's version.
+//! and Connect-protocol transports (Node, and connect-web in headless
+//! Chromium), `buf curl --protocol connect`, grpcurl over reflection, httpie
+//! running the seed's commands, and Python grpcio stubs; and the demo page's
+//! own `greetConnect` (web/client.js) in Node. The Connect and grpcio
+//! clients' code is generated from `proto/greet/v1/greet.proto` by
+//! `tests/interop/setup.sh`, which `scripts/test` runs and which pins every
+//! client's version.
 //!
 //! A missing client fails the test when `CI` is set; elsewhere the test says
 //! SKIP loudly and returns.
@@ -36,6 +39,29 @@ const INVALID_ARGUMENT_CASES: [(&str, &str); 4] = [
 
 #[test]
 fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
+    // connect-web speaks through fetch, as in a browser; connect-node
+    // through node:http over HTTP/1.1.
+    node_clients_greet_and_get_invalid_argument(&["web", "node"], "grpc-web");
+}
+
+/// The Connect protocol itself, JSON and binary: connect-web's
+/// `createConnectTransport` (fetch) and connect-node's (HTTP/1.1).
+#[test]
+fn connect_protocol_clients_greet_and_get_invalid_argument_in_json_and_binary() {
+    node_clients_greet_and_get_invalid_argument(
+        &[
+            "connect-json",
+            "connect-binary",
+            "connect-node-json",
+            "connect-node-binary",
+        ],
+        "connect",
+    );
+}
+
+/// Each of connect_client.mjs's transport `kinds` greets and reads every
+/// INVALID_ARGUMENT with its exact message; the access log says `protocol`.
+fn node_clients_greet_and_get_invalid_argument(kinds: &[&str], protocol: &str) {
     let dir = interop_dir();
     let ready = present("node (Node.js)", which("node").is_some())
         && present(
@@ -50,18 +76,16 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
         return;
     }
     let gateway = Gateway::start(&["--web-listen", "off"]);
-    // connect-web speaks through fetch, as in a browser; connect-node
-    // through node:http over HTTP/1.1.
-    for transport in ["web", "node"] {
+    for transport in kinds {
         let call = |request: &str| {
             let output = run(
                 Command::new("node")
                     .current_dir(&dir)
                     .arg("connect_client.mjs")
-                    .args([transport, &gateway.api_url()]),
+                    .args([transport, gateway.api_url().as_str()]),
                 request.as_bytes(),
             );
-            assert_success(&output, &format!("connect-{transport} {request}"));
+            assert_success(&output, &format!("{transport} {request}"));
             stdout_json(&output)
         };
 
@@ -72,10 +96,17 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
             assert_eq!(
                 call(request),
                 json!({"error": {"code": "InvalidArgument", "message": message}}),
-                "connect-{transport} {request}"
+                "{transport} {request}"
             );
         }
     }
+    let protocol = format!(r#"protocol="{protocol}" method=POST"#);
+    let greet = r#"path="/greet.v1.GreetService/Greet""#;
+    gateway.expect_log(&[&protocol, greet, r#"grpc_status="0""#], kinds.len());
+    gateway.expect_log(
+        &[&protocol, greet, r#"grpc_status="3""#],
+        kinds.len() * INVALID_ARGUMENT_CASES.len(),
+    );
 }
 
 /// The same Connect client inside headless Chromium: a page on
@@ -85,6 +116,77 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
 /// the page only through the exposed `grpc-status` and `grpc-message`.
 #[test]
 fn connect_web_in_chromium_greets_and_gets_invalid_argument_across_origins() {
+    let requests = json!([{"name": "Alice", "lang": "es"}, {"name": "Alice", "lang": "foo"}]);
+    let Some((gateway, results)) = in_chromium(&requests, &[]) else {
+        return;
+    };
+    assert_eq!(results.len(), 2);
+    assert_greeting(&results[0], "Hola, Alice!");
+    assert_eq!(
+        results[1],
+        json!({"error": {"code": "InvalidArgument",
+                         "message": "Invalid or unsupported language selection: 'foo'"}})
+    );
+
+    // The server's side: one preflight (cached for the second call), then
+    // both calls as gRPC-Web.
+    let greet = r#"path="/greet.v1.GreetService/Greet""#;
+    let preflight = r#"protocol="preflight" method=OPTIONS"#;
+    let grpc_web = r#"protocol="grpc-web" method=POST"#;
+    gateway.expect_log(&[preflight, greet, "status=204"], 1);
+    gateway.expect_log(&[preflight], 1);
+    gateway.expect_log(&[grpc_web, greet, r#"status=200 grpc_status="0""#], 1);
+    gateway.expect_log(&[grpc_web, greet, r#"status=200 grpc_status="3""#], 1);
+}
+
+/// connect-web's `createConnectTransport`, JSON and binary, inside headless
+/// Chromium on an allowed page origin: the greeting and every
+/// INVALID_ARGUMENT, whose code and message the page reads from Connect's
+/// JSON error body (readable because the answer carries the page's
+/// `Access-Control-Allow-Origin`).
+#[test]
+fn connect_protocol_in_chromium_greets_and_gets_every_invalid_argument_across_origins() {
+    let mut requests = vec![json!({"name": "Alice", "lang": "es"})];
+    requests.extend(
+        INVALID_ARGUMENT_CASES
+            .iter()
+            .map(|(request, _)| serde_json::from_str::<Value>(request).unwrap()),
+    );
+    let kinds = ["connect-json", "connect-binary"];
+    let Some((gateway, results)) = in_chromium(&Value::Array(requests), &kinds) else {
+        return;
+    };
+    let per_kind = 1 + INVALID_ARGUMENT_CASES.len();
+    assert_eq!(results.len(), kinds.len() * per_kind);
+    for (kind, results) in kinds.iter().zip(results.chunks(per_kind)) {
+        assert_greeting(&results[0], "Hola, Alice!");
+        for ((request, message), result) in INVALID_ARGUMENT_CASES.iter().zip(&results[1..]) {
+            assert_eq!(
+                result,
+                &json!({"error": {"code": "InvalidArgument", "message": message}}),
+                "{kind} {request}"
+            );
+        }
+    }
+    let greet = r#"path="/greet.v1.GreetService/Greet""#;
+    let connect = r#"protocol="connect" method=POST"#;
+    // One preflight, cached (--cors-max-age 600) for every call after it.
+    gateway.expect_log(
+        &[r#"protocol="preflight" method=OPTIONS"#, greet, "status=204"],
+        1,
+    );
+    gateway.expect_log(&[connect, greet, r#"status=200 grpc_status="0""#], kinds.len());
+    gateway.expect_log(
+        &[connect, greet, r#"status=400 grpc_status="3""#],
+        kinds.len() * INVALID_ARGUMENT_CASES.len(),
+    );
+}
+
+/// Runs `requests` over each of connect_browser.mjs's transport `kinds`
+/// (none: gRPC-Web) in headless Chromium, from a page on an allowed origin
+/// of a gateway started for it: the gateway and one result per call, or
+/// `None` when a tool is missing (outside CI).
+fn in_chromium(requests: &Value, kinds: &[&str]) -> Option<(Gateway, Vec<Value>)> {
     let dir = interop_dir();
     let chromium = std::env::var_os("GREET_CHROMIUM")
         .map(PathBuf::from)
@@ -107,7 +209,7 @@ fn connect_web_in_chromium_greets_and_gets_invalid_argument_across_origins() {
             dir.join("gen/browser/connect.js").is_file(),
         );
     if !ready {
-        return;
+        return None;
     }
     // The page's port is picked here: its origin goes on the allowlist first.
     let page_origin = format!("http://{}", free_loopback_address());
@@ -119,17 +221,17 @@ fn connect_web_in_chromium_greets_and_gets_invalid_argument_across_origins() {
         "--cors-max-age",
         "600",
     ]);
-    let requests = json!([{"name": "Alice", "lang": "es"}, {"name": "Alice", "lang": "foo"}]);
     let output = run(
         Command::new("node")
             .current_dir(&dir)
             .arg("connect_browser.mjs")
             .args([&page_origin, &gateway.api_url(), &requests.to_string()])
+            .args(kinds)
             .env("GREET_CHROMIUM", &chromium),
         b"",
     );
     assert_success(&output, "connect_browser.mjs");
-    let results: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+    let results = String::from_utf8_lossy(&output.stdout)
         .lines()
         .map(|line| {
             serde_json::from_str(line).unwrap_or_else(|e| {
@@ -137,25 +239,90 @@ fn connect_web_in_chromium_greets_and_gets_invalid_argument_across_origins() {
             })
         })
         .collect();
-    assert_eq!(results.len(), 2, "{}", describe_output(&output));
-    assert_greeting(&results[0], "Hola, Alice!");
-    assert_eq!(
-        results[1],
-        json!({"error": {"code": "InvalidArgument",
-                         "message": "Invalid or unsupported language selection: 'foo'"}}),
-        "{}",
-        describe_output(&output)
-    );
+    Some((gateway, results))
+}
 
-    // The server's side: one preflight (cached for the second call), then
-    // both calls as gRPC-Web.
-    let greet = r#"path="/greet.v1.GreetService/Greet""#;
-    let preflight = r#"protocol="preflight" method=OPTIONS"#;
-    let grpc_web = r#"protocol="grpc-web" method=POST"#;
-    gateway.expect_log(&[preflight, greet, "status=204"], 1);
-    gateway.expect_log(&[preflight], 1);
-    gateway.expect_log(&[grpc_web, greet, r#"status=200 grpc_status="0""#], 1);
-    gateway.expect_log(&[grpc_web, greet, r#"status=200 grpc_status="3""#], 1);
+/// `buf curl --protocol connect`, with the schema read from `proto/` (no
+/// reflection), over HTTP/1.1 and h2c: it sends binary protobuf and prints
+/// Connect's error JSON.
+#[test]
+fn buf_curl_greets_and_gets_every_invalid_argument_over_connect() {
+    let buf = interop_dir().join("node_modules/.bin/buf");
+    if !present("buf (tests/interop/node_modules/.bin/buf)", buf.is_file()) {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    let url = format!("{}/greet.v1.GreetService/Greet", gateway.api_url());
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    for transport in [&[][..], &["--http2-prior-knowledge"][..]] {
+        let curl = |data: &str| {
+            run(
+                Command::new(&buf)
+                    .env("BUF_CACHE_DIR", tools_dir().join("buf-cache"))
+                    .args(["curl", "--protocol", "connect", "--schema"])
+                    .arg(&proto)
+                    .args(transport)
+                    .args(["--data", data, &url]),
+                b"",
+            )
+        };
+        let greeted = curl(r#"{"name":"Alice","lang":"es"}"#);
+        assert_success(&greeted, "buf curl Greet");
+        assert_greeting(&stdout_json(&greeted), "Hola, Alice!");
+
+        for (request, message) in INVALID_ARGUMENT_CASES {
+            let refused = curl(request);
+            // buf curl exits with the code shifted three bits left (3 << 3).
+            assert_eq!(
+                refused.status.code(),
+                Some(24),
+                "{}",
+                describe_output(&refused)
+            );
+            assert_eq!(String::from_utf8_lossy(&refused.stdout), "");
+            let error: Value = serde_json::from_slice(&refused.stderr).unwrap_or_else(|e| {
+                panic!("JSON on stderr ({e}): {}", describe_output(&refused))
+            });
+            assert_eq!(
+                error,
+                json!({"code": "invalid_argument", "message": message}),
+                "buf curl {transport:?} {request}"
+            );
+        }
+    }
+    let connect = r#"protocol="connect" method=POST"#;
+    gateway.expect_log(&[connect, r#"status=200 grpc_status="0""#], 2);
+    gateway.expect_log(&[connect, r#"status=400 grpc_status="3""#], 8);
+}
+
+/// The demo page's own client, `greetConnect` of web/client.js, in Node
+/// (whose fetch is the browser's API): the greeting, and a `ConnectError`
+/// with the code, the exact message and the HTTP status.
+#[test]
+fn the_web_clients_greet_connect_greets_and_rejects_with_a_connect_error() {
+    if !present("node (Node.js)", which("node").is_some()) {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    let call = |request: &str| {
+        let output = run(
+            Command::new("node")
+                .current_dir(interop_dir())
+                .args(["web_client.mjs", gateway.api_url().as_str()]),
+            request.as_bytes(),
+        );
+        assert_success(&output, &format!("greetConnect {request}"));
+        stdout_json(&output)
+    };
+    assert_greeting(&call(r#"{"name":"Alice","lang":"fr"}"#), "Bonjour, Alice!");
+    for (request, message) in INVALID_ARGUMENT_CASES {
+        assert_eq!(
+            call(request),
+            json!({"error": {"name": "ConnectError", "code": "invalid_argument",
+                             "message": message, "status": 400}}),
+            "greetConnect {request}"
+        );
+    }
 }
 
 #[test]

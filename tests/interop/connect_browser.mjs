@@ -3,7 +3,10 @@
 // bundles connect_browser_entry.mjs into it) and calls the API on another,
 // so every call goes through the browser's CORS checks.
 //
-//   node connect_browser.mjs <page-origin> <api-url> '<GreetRequests as a JSON array>'
+//   node connect_browser.mjs <page-origin> <api-url> '<GreetRequests as a JSON array>' [kind...]
+//
+// Each request is sent over each kind of transport in turn (default
+// grpc-web; connect-json and connect-binary are the Connect protocol).
 //
 // <page-origin> is http://127.0.0.1:<port>: this script serves a blank page
 // and the bundle there, on a real socket, because Chromium lets a page reach
@@ -20,7 +23,8 @@ import { createServer } from "node:http";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const [pageOrigin, apiUrl, requestsJson] = process.argv.slice(2);
+const [pageOrigin, apiUrl, requestsJson, ...kindArgs] = process.argv.slice(2);
+const kinds = kindArgs.length ? kindArgs : ["grpc-web"];
 if (!pageOrigin || !apiUrl || !requestsJson) {
   console.error("usage: node connect_browser.mjs <page-origin> <api-url> '<requests as JSON>'");
   process.exit(64);
@@ -74,13 +78,15 @@ try {
   page.on("pageerror", (error) => console.error(`[pageerror] ${error.message}`));
 
   await page.goto(`${pageOrigin}/`);
-  for (const request of requests) {
-    // Runs in the page: import the bundle, make the call, return its outcome.
-    const result = await page.evaluate(
-      async ([baseUrl, request]) => (await import("/connect.js")).greet(baseUrl, request),
-      [apiUrl, request],
-    );
-    console.log(JSON.stringify(result));
+  for (const kind of kinds) {
+    for (const request of requests) {
+      // Runs in the page: import the bundle, make the call, return its outcome.
+      const result = await page.evaluate(
+        async ([baseUrl, request, kind]) => (await import("/connect.js")).greet(baseUrl, request, kind),
+        [apiUrl, request, kind],
+      );
+      console.log(JSON.stringify(result));
+    }
   }
 } finally {
   await context.close();
