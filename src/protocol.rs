@@ -233,7 +233,10 @@ mod tests {
         assert_eq!(get(GREET), Protocol::Rest);
         assert_eq!(get(&format!("{GREET}?shelf=1")), Protocol::Rest);
         assert_eq!(get("/v1/search?encoding=json"), Protocol::Rest);
-        assert_eq!(get("/greet.v1.GreetService/Nope?encoding=json"), Protocol::Rest);
+        assert_eq!(
+            get("/greet.v1.GreetService/Nope?encoding=json"),
+            Protocol::Rest
+        );
     }
 
     #[test]

@@ -366,7 +366,8 @@ fn shelf_echo(shelf: &str) -> Value {
 async fn get_serves_a_method_marked_no_side_effects_in_json_and_proto() {
     let app = library::spawn_library().await;
     let get = |query: String| get_shelf(&app, query);
-    let response = get("connect=v1&encoding=json&message=%7B%22shelf%22%3A%22s1%22%7D".into()).await;
+    let response =
+        get("connect=v1&encoding=json&message=%7B%22shelf%22%3A%22s1%22%7D".into()).await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         header(response.headers(), "content-type"),
@@ -400,7 +401,12 @@ async fn get_serves_a_method_marked_no_side_effects_in_json_and_proto() {
     }
 
     // The same method's REST route and POST are untouched.
-    let rest = app.http.get(app.url("/v1/shelves/s3")).send().await.unwrap();
+    let rest = app
+        .http
+        .get(app.url("/v1/shelves/s3"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json(rest).await, shelf_echo("s3"));
     let posted = post(
         &app,
@@ -545,16 +551,20 @@ async fn cors_lets_the_allowed_origin_call_connect_and_no_other() {
         ALLOWED_ORIGIN
     );
     // GET is allowed because the Library has a NO_SIDE_EFFECTS method.
-    let get = app.preflight(GET_SHELF, Some(ALLOWED_ORIGIN), "GET", None).await;
+    let get = app
+        .preflight(GET_SHELF, Some(ALLOWED_ORIGIN), "GET", None)
+        .await;
     assert_eq!(get.status(), 204);
     let refused = app
-        .preflight(GREET, Some("https://evil.example"), "POST", Some("content-type"))
+        .preflight(
+            GREET,
+            Some("https://evil.example"),
+            "POST",
+            Some("content-type"),
+        )
         .await;
     assert_eq!(refused.status(), 403);
-    assert_eq!(
-        header(refused.headers(), "access-control-allow-origin"),
-        ""
-    );
+    assert_eq!(header(refused.headers(), "access-control-allow-origin"), "");
 
     for (origin, allowed) in [(ALLOWED_ORIGIN, true), ("https://evil.example", false)] {
         for body in [r#"{"name":"Alice"}"#, "{}"] {
@@ -616,7 +626,10 @@ async fn the_access_line_and_metrics_say_connect_with_the_code() {
             .body(body)
             .send()
     };
-    assert_eq!(send(GREET, r#"{"name":"Alice"}"#).await.unwrap().status(), 200);
+    assert_eq!(
+        send(GREET, r#"{"name":"Alice"}"#).await.unwrap().status(),
+        200
+    );
     assert_eq!(send(GREET, r#"{"name":" "}"#).await.unwrap().status(), 400);
     assert_eq!(
         send("/greet.v1.GreetService/Nope", "{}")
@@ -637,11 +650,7 @@ async fn the_access_line_and_metrics_say_connect_with_the_code() {
         .text()
         .await
         .unwrap();
-    for (route, status, grpc) in [
-        (GREET, 200, 0),
-        (GREET, 400, 3),
-        ("unmatched", 501, 12),
-    ] {
+    for (route, status, grpc) in [(GREET, 200, 0), (GREET, 400, 3), ("unmatched", 501, 12)] {
         let series = format!(
             r#"greet_gateway_requests_total{{protocol="connect",route="{route}",status="{status}",grpc_status="{grpc}"}} 1"#
         );

@@ -172,10 +172,17 @@ fn connect_protocol_in_chromium_greets_and_gets_every_invalid_argument_across_or
     let connect = r#"protocol="connect" method=POST"#;
     // One preflight, cached (--cors-max-age 600) for every call after it.
     gateway.expect_log(
-        &[r#"protocol="preflight" method=OPTIONS"#, greet, "status=204"],
+        &[
+            r#"protocol="preflight" method=OPTIONS"#,
+            greet,
+            "status=204",
+        ],
         1,
     );
-    gateway.expect_log(&[connect, greet, r#"status=200 grpc_status="0""#], kinds.len());
+    gateway.expect_log(
+        &[connect, greet, r#"status=200 grpc_status="0""#],
+        kinds.len(),
+    );
     gateway.expect_log(
         &[connect, greet, r#"status=400 grpc_status="3""#],
         kinds.len() * INVALID_ARGUMENT_CASES.len(),
@@ -280,9 +287,8 @@ fn buf_curl_greets_and_gets_every_invalid_argument_over_connect() {
                 describe_output(&refused)
             );
             assert_eq!(String::from_utf8_lossy(&refused.stdout), "");
-            let error: Value = serde_json::from_slice(&refused.stderr).unwrap_or_else(|e| {
-                panic!("JSON on stderr ({e}): {}", describe_output(&refused))
-            });
+            let error: Value = serde_json::from_slice(&refused.stderr)
+                .unwrap_or_else(|e| panic!("JSON on stderr ({e}): {}", describe_output(&refused)));
             assert_eq!(
                 error,
                 json!({"code": "invalid_argument", "message": message}),

@@ -132,10 +132,7 @@ impl Connect {
         };
         let mut forwarded = HeaderMap::new();
         forward::request_metadata(&parts.headers, &mut forwarded);
-        match self
-            .call(procedure, call.codec, &message, forwarded)
-            .await
-        {
+        match self.call(procedure, call.codec, &message, forwarded).await {
             Ok(answer) => {
                 let mut response = Response::new(Body::new(http_body_util::Full::new(answer.body)));
                 let headers = response.headers_mut();
@@ -173,7 +170,9 @@ impl Connect {
                             headers: set.into_headers(),
                             trailers: None,
                         }),
-                        Err(status) => Err(failure(&status, status.metadata().clone().into_headers())),
+                        Err(status) => {
+                            Err(failure(&status, status.metadata().clone().into_headers()))
+                        }
                     };
                 }
                 // Not a body the typed road parses: the dynamic road says why.
@@ -184,7 +183,10 @@ impl Connect {
         match codec {
             Codec::Proto => {
                 let framed = grpc::frame(message.len(), |buf| buf.extend_from_slice(message))?;
-                let reply = self.grpc.unary(procedure.path.clone(), framed, forwarded).await;
+                let reply = self
+                    .grpc
+                    .unary(procedure.path.clone(), framed, forwarded)
+                    .await;
                 answer(reply, Ok)
             }
             Codec::Json => {
@@ -194,15 +196,21 @@ impl Connect {
                     prost::Message::encode(&input, buf)
                         .expect("the buffer was sized for the message")
                 })?;
-                let reply = self.grpc.unary(procedure.path.clone(), framed, forwarded).await;
+                let reply = self
+                    .grpc
+                    .unary(procedure.path.clone(), framed, forwarded)
+                    .await;
                 answer(reply, |bytes| {
-                    let output = prost_reflect::DynamicMessage::decode(procedure.output.clone(), bytes)
-                        .map_err(|e| {
-                            Status::internal(format!(
-                                "The service sent an undecodable response: {e}"
-                            ))
-                        })?;
-                    json::message_json(&output).map(Bytes::from).map_err(Status::internal)
+                    let output =
+                        prost_reflect::DynamicMessage::decode(procedure.output.clone(), bytes)
+                            .map_err(|e| {
+                                Status::internal(format!(
+                                    "The service sent an undecodable response: {e}"
+                                ))
+                            })?;
+                    json::message_json(&output)
+                        .map(Bytes::from)
+                        .map_err(Status::internal)
                 })
             }
         }

@@ -95,7 +95,10 @@ impl Procedures {
 /// Whether a method carries `option idempotency_level = NO_SIDE_EFFECTS;`.
 fn has_no_side_effects(method: &MethodDescriptor) -> bool {
     matches!(
-        method.options().get_field_by_name("idempotency_level").as_deref(),
+        method
+            .options()
+            .get_field_by_name("idempotency_level")
+            .as_deref(),
         Some(Value::EnumNumber(NO_SIDE_EFFECTS))
     )
 }
@@ -128,7 +131,15 @@ mod tests {
         for shaped in ["/greet.v1.GreetService/Greet", "/Svc/M", "/a/b"] {
             assert!(is_method_shaped(shaped), "{shaped}");
         }
-        for other in ["/greet", "/", "", "greet.v1.GreetService/Greet", "//M", "/S/", "/a/b/c"] {
+        for other in [
+            "/greet",
+            "/",
+            "",
+            "greet.v1.GreetService/Greet",
+            "//M",
+            "/S/",
+            "/a/b/c",
+        ] {
             assert!(!is_method_shaped(other), "{other}");
         }
     }

@@ -203,9 +203,7 @@ where
             Protocol::Grpc | Protocol::GrpcWeb { .. } => {
                 Ok(Frame::trailers(this.refusal.trailers()))
             }
-            Protocol::Rest | Protocol::Preflight | Protocol::Connect => {
-                Err((*this.refusal).into())
-            }
+            Protocol::Rest | Protocol::Preflight | Protocol::Connect => Err((*this.refusal).into()),
         }))
     }
 
