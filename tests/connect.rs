@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use common::{
     ALLOWED_ORIGIN, TestApp, binary::Gateway, header, json, library, spawn_app, spawn_app_with,
@@ -196,13 +196,11 @@ async fn the_protocols_own_refusals_have_their_codes_and_never_a_5xx_for_bad_inp
             .body(r#"{"name":"Alice"}"#)
             .header("content-type", "application/json")
     };
-    let version = greet()
-        .header("connect-protocol-version", "2")
-        .send()
-        .await
-        .unwrap();
+    let refused = async |name: &str, value: &str| {
+        error_of(greet().header(name, value).send().await.unwrap()).await
+    };
     assert_eq!(
-        error_of(version).await,
+        refused("connect-protocol-version", "2").await,
         (
             400,
             "application/json".to_owned(),
@@ -212,13 +210,8 @@ async fn the_protocols_own_refusals_have_their_codes_and_never_a_5xx_for_bad_inp
             )
         )
     );
-    let timeout = greet()
-        .header("connect-timeout-ms", "12345678901")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        error_of(timeout).await.2,
+        refused("connect-timeout-ms", "12345678901").await.2,
         connect_error(
             "invalid_argument",
             "connect-timeout-ms must be a number of milliseconds of 1 to 10 digits: got \"12345678901\""
@@ -245,13 +238,8 @@ async fn the_protocols_own_refusals_have_their_codes_and_never_a_5xx_for_bad_inp
         )
     );
     // Compression the gateway does not have: unimplemented, naming what it has.
-    let gzip = greet()
-        .header("content-encoding", "gzip")
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        error_of(gzip).await,
+        refused("content-encoding", "gzip").await,
         (
             501,
             "application/json".to_owned(),
@@ -662,72 +650,10 @@ mod metadata {
     //! Headers over Connect, with the echo service of tests/metadata.rs:
     //! in as REST forwards them, out as headers and `trailer-` headers.
     use super::*;
+    use common::echo::{Road, pb::EchoReply, spawn_echo};
 
-    #[allow(clippy::all, clippy::pedantic)]
-    pub mod pb {
-        tonic::include_proto!("echo.v1");
-        include!(concat!(env!("OUT_DIR"), "/echo.v1.serde.rs"));
-        include!(concat!(env!("OUT_DIR"), "/echo.v1.typed.rs"));
-    }
-
-    use pb::{
-        EchoReply, EchoRequest,
-        echo_service_server::{EchoService, EchoServiceServer},
-    };
-    use tonic::{Request, Response, Status, metadata::MetadataMap};
-
-    const ECHO_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/echo_descriptor.bin"));
     const ECHO: &str = "/echo.v1.EchoService/Echo";
-    const TRANSPORT: &[&str] = &["te", "content-type", "user-agent", "grpc-accept-encoding"];
     const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-    /// Echoes the metadata it got; sets a header, a trailer, or (asked to
-    /// fail) a trailer on its PERMISSION_DENIED.
-    struct Echo;
-
-    #[tonic::async_trait]
-    impl EchoService for Echo {
-        async fn echo(&self, request: Request<EchoRequest>) -> Result<Response<EchoReply>, Status> {
-            let mut metadata: Vec<String> = request
-                .metadata()
-                .clone()
-                .into_headers()
-                .iter()
-                .filter(|(name, _)| !TRANSPORT.contains(&name.as_str()))
-                .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("<binary>")))
-                .collect();
-            metadata.sort();
-            if request.get_ref().fail {
-                let mut trailers = MetadataMap::new();
-                trailers.insert("x-echo-trailer", "denied-here".parse().unwrap());
-                return Err(Status::with_metadata(
-                    tonic::Code::PermissionDenied,
-                    "not you",
-                    trailers,
-                ));
-            }
-            let mut response = Response::new(EchoReply { metadata });
-            response
-                .metadata_mut()
-                .insert("x-echo-header", "seen".parse().unwrap());
-            Ok(response)
-        }
-    }
-
-    async fn spawn_echo(typed: bool) -> TestApp {
-        spawn_with_builder(&[], move |builder| {
-            let builder = builder.add_service(EchoServiceServer::new(Echo), ECHO_DESCRIPTOR_SET);
-            if typed {
-                pb::echo_service_typed_roads(Arc::new(Echo))
-                    .into_iter()
-                    .fold(builder, |b, road| b.add_typed_rest(road))
-            } else {
-                builder.dynamic_rest_only()
-            }
-        })
-        .await
-    }
 
     async fn call(app: &TestApp, content_type: &str, body: Vec<u8>) -> reqwest::Response {
         app.http
@@ -760,10 +686,10 @@ mod metadata {
 
     #[tokio::test]
     async fn connect_forwards_rest_headers_and_returns_the_services_as_headers() {
-        for typed in [true, false] {
-            let app = spawn_echo(typed).await;
+        for road in [Road::Typed, Road::Dynamic] {
+            let app = spawn_echo(road).await;
             let response = call(&app, "application/json", b"{}".to_vec()).await;
-            assert_eq!(response.status(), 200, "typed {typed}");
+            assert_eq!(response.status(), 200, "{road:?}");
             assert_eq!(header(response.headers(), "x-echo-header"), "seen");
             assert_eq!(header(response.headers(), "x-request-id"), "req-c");
             assert!(
@@ -777,7 +703,7 @@ mod metadata {
             assert_eq!(
                 json(response).await,
                 json!({ "metadata": forwarded() }),
-                "typed {typed}"
+                "{road:?}"
             );
 
             let failed = call(&app, "application/json", br#"{"fail":true}"#.to_vec()).await;
@@ -789,7 +715,7 @@ mod metadata {
                 connect_error("permission_denied", "not you")
             );
         }
-        let app = spawn_echo(true).await;
+        let app = spawn_echo(Road::Typed).await;
         let proto = call(&app, "application/proto", Vec::new()).await;
         assert_eq!(header(proto.headers(), "x-echo-header"), "seen");
         let reply = EchoReply::decode(proto.bytes().await.unwrap()).unwrap();

@@ -158,25 +158,22 @@ pub trait Answer: Send + Sync + 'static {
         B::Error: std::error::Error + Send + Sync + 'static;
 }
 
-impl Answer for Transcoder {
-    fn answer<B>(&self, request: Request<B>) -> impl Future<Output = Response<Body>> + Send
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: std::error::Error + Send + Sync + 'static,
-    {
-        self.handle(request)
-    }
+/// The handlers' own `handle`, as [`Answer`].
+macro_rules! answer_by_handle {
+    ($($handler:ty),*) => {$(
+        impl Answer for $handler {
+            fn answer<B>(&self, request: Request<B>) -> impl Future<Output = Response<Body>> + Send
+            where
+                B: http_body::Body<Data = Bytes> + Send + 'static,
+                B::Error: std::error::Error + Send + Sync + 'static,
+            {
+                self.handle(request)
+            }
+        }
+    )*};
 }
 
-impl Answer for Connect {
-    fn answer<B>(&self, request: Request<B>) -> impl Future<Output = Response<Body>> + Send
-    where
-        B: http_body::Body<Data = Bytes> + Send + 'static,
-        B::Error: std::error::Error + Send + Sync + 'static,
-    {
-        self.handle(request)
-    }
-}
+answer_by_handle!(Transcoder, Connect);
 
 /// A handler (the REST transcoder, Connect) as a tower service.
 pub struct Handler<T> {

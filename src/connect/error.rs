@@ -30,8 +30,9 @@ pub struct ConnectError {
     /// `google.rpc.Status` details from the service, as Connect writes them.
     pub details: Vec<Detail>,
     /// Headers the answer carries besides the body's: `Allow`,
-    /// `Accept-Post`, the service's metadata.
-    pub headers: HeaderMap,
+    /// `Accept-Post`, the service's metadata. Boxed: an error travels in
+    /// `Result`s, which stay small.
+    pub headers: Box<HeaderMap>,
 }
 
 /// One error detail: the message's full name and its protobuf bytes
@@ -56,7 +57,7 @@ impl ConnectError {
             status: http_status(code),
             message: message.into(),
             details: Vec::new(),
-            headers: HeaderMap::new(),
+            headers: Box::default(),
         }
     }
 
@@ -75,7 +76,7 @@ impl ConnectError {
     /// The whole answer: the status, `application/json`, the error body.
     pub fn into_response(self) -> Response<Body> {
         let mut response = json_response(self.status, self.body());
-        response.headers_mut().extend(self.headers);
+        response.headers_mut().extend(*self.headers);
         response.extensions_mut().insert(ErrorCode(self.code));
         response
     }

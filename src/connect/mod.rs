@@ -250,7 +250,7 @@ fn answer(
 /// The Connect error for a service's `status`, carrying its `metadata`.
 fn failure(status: &Status, metadata: HeaderMap) -> ConnectError {
     let mut error = ConnectError::from(status);
-    error.headers = metadata;
+    error.headers = Box::new(metadata);
     error
 }
 

@@ -246,29 +246,6 @@ mod tests {
         request.body(()).expect("a valid request")
     }
 
-    #[tokio::test]
-    async fn a_shorter_connect_timeout_wins_on_the_connect_face_only() {
-        let with = |value| {
-            Request::post("/x")
-                .header("connect-timeout-ms", value)
-                .header("grpc-timeout", "1m")
-                .body(())
-                .expect("a valid request")
-        };
-        let response = TimeoutLayer::new(Duration::from_secs(30), Protocol::Connect)
-            .layer(stuck())
-            .oneshot(with("20"))
-            .await
-            .expect("infallible");
-        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
-        assert_eq!(response.headers()["content-type"], "application/json");
-        let body = response.into_body().collect().await.expect("a full body");
-        assert_eq!(
-            body.to_bytes(),
-            r#"{"code":"deadline_exceeded","message":"Request timed out after 20 ms"}"#
-        );
-    }
-
     /// A request whose answer streams what the test sends, under `LIMIT`.
     async fn streamed(protocol: Protocol) -> (Frames, Either<DeadlineBody<Streamed>, Body>) {
         let (frames, body) = stream();
@@ -281,19 +258,50 @@ mod tests {
         (frames, response.into_body())
     }
 
-    #[tokio::test]
-    async fn a_rest_request_without_an_answer_gets_504_json() {
-        let response = TimeoutLayer::new(LIMIT, Protocol::Rest)
+    /// The answer of a handler that never answers, under `limit`, in
+    /// `protocol`'s JSON shape: its status and body.
+    async fn timed_out(
+        limit: Duration,
+        protocol: Protocol,
+        request: Request<()>,
+    ) -> (StatusCode, Bytes) {
+        let response = TimeoutLayer::new(limit, protocol)
             .layer(stuck())
-            .oneshot(request(None))
+            .oneshot(request)
             .await
             .expect("infallible");
-        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(response.headers()["content-type"], "application/json");
+        let status = response.status();
         let body = response.into_body().collect().await.expect("a full body");
+        (status, body.to_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_rest_request_without_an_answer_gets_504_json() {
         assert_eq!(
-            body.to_bytes(),
-            r#"{"error":"Request timed out after 50 ms"}"#
+            timed_out(LIMIT, Protocol::Rest, request(None)).await,
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                Bytes::from_static(br#"{"error":"Request timed out after 50 ms"}"#)
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shorter_connect_timeout_wins_on_the_connect_face_only() {
+        let request = Request::post("/x")
+            .header("connect-timeout-ms", "20")
+            .header("grpc-timeout", "1m")
+            .body(())
+            .expect("a valid request");
+        assert_eq!(
+            timed_out(Duration::from_secs(30), Protocol::Connect, request).await,
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                Bytes::from_static(
+                    br#"{"code":"deadline_exceeded","message":"Request timed out after 20 ms"}"#
+                )
+            )
         );
     }
 
