@@ -15,7 +15,7 @@ import statistics
 import sys
 from pathlib import Path
 
-PATHS = ["rest", "grpc-web", "grpc"]
+PATHS = ["rest", "grpc-web", "grpc", "connect"]
 SYSTEMS = ["gateway", "envoy", "bare", "plain-tonic"]
 LABELS = {
     "gateway": "greet-gateway",
@@ -23,7 +23,8 @@ LABELS = {
     "bare": "bare axum handler",
     "plain-tonic": "plain tonic",
 }
-PATH_LABELS = {"rest": "REST POST /greet", "grpc-web": "gRPC-Web", "grpc": "native gRPC"}
+PATH_LABELS = {"rest": "REST POST /greet", "grpc-web": "gRPC-Web", "grpc": "native gRPC",
+               "connect": "Connect JSON POST"}
 
 
 def wrk_record(output):

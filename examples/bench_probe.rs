@@ -2,12 +2,13 @@
 //! correctly, and measures start-up time to the first served request.
 //!
 //! ```text
-//! bench_probe check   rest|grpc-web|grpc URL
-//! bench_probe startup rest|grpc-web|grpc URL -- COMMAND [ARGS...]
+//! bench_probe check   rest|grpc-web|grpc|connect URL
+//! bench_probe startup rest|grpc-web|grpc|connect URL -- COMMAND [ARGS...]
 //! ```
 //!
-//! `check` sends one request exactly like the load generators do (REST and
-//! gRPC-Web with `Origin: http://localhost:1234`) and exits non-zero, saying
+//! `check` sends one request exactly like the load generators do (REST,
+//! gRPC-Web and Connect with `Origin: http://localhost:1234`) and exits
+//! non-zero, saying
 //! why, unless it is answered 200 with the greeting and, for gRPC and
 //! gRPC-Web, `grpc-status: 0`. `startup` spawns COMMAND (its stdout and
 //! stderr discarded), retries the check every millisecond, prints the time
@@ -33,6 +34,7 @@ enum Kind {
     Rest,
     GrpcWeb,
     Grpc,
+    Connect,
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
             "rest" => Some(Kind::Rest),
             "grpc-web" => Some(Kind::GrpcWeb),
             "grpc" => Some(Kind::Grpc),
+            "connect" => Some(Kind::Connect),
             _ => None,
         }
     }
@@ -63,11 +66,20 @@ fn framed_request() -> Vec<u8> {
 async fn check(http: &reqwest::Client, kind: Kind, url: &str) -> Result<(), String> {
     let expected = format!("Hello, {NAME}!");
     match kind {
-        Kind::Rest => {
-            let response = http
-                .post(format!("{url}/greet"))
+        // The same JSON both ways; Connect on the RPC's path, with its header.
+        Kind::Rest | Kind::Connect => {
+            let (path, name) = match kind {
+                Kind::Rest => ("/greet", "REST"),
+                _ => ("/greet.v1.GreetService/Greet", "Connect"),
+            };
+            let mut request = http
+                .post(format!("{url}{path}"))
                 .header("content-type", "application/json")
-                .header("origin", ORIGIN)
+                .header("origin", ORIGIN);
+            if let Kind::Connect = kind {
+                request = request.header("connect-protocol-version", "1");
+            }
+            let response = request
                 .body(format!(r#"{{"name":"{NAME}"}}"#))
                 .send()
                 .await
@@ -77,7 +89,7 @@ async fn check(http: &reqwest::Client, kind: Kind, url: &str) -> Result<(), Stri
             let json: serde_json::Value =
                 serde_json::from_str(&body).map_err(|e| format!("{status} {body}: {e}"))?;
             if status != 200 || json["greeting"] != expected {
-                return Err(format!("REST answered {status} {body}"));
+                return Err(format!("{name} answered {status} {body}"));
             }
         }
         Kind::GrpcWeb => {
@@ -157,7 +169,7 @@ fn grpc_web_frames(mut body: &[u8]) -> Result<(Vec<u8>, String), String> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: bench_probe check rest|grpc-web|grpc URL\n       bench_probe startup rest|grpc-web|grpc URL -- COMMAND [ARGS...]"
+        "usage: bench_probe check rest|grpc-web|grpc|connect URL\n       bench_probe startup rest|grpc-web|grpc|connect URL -- COMMAND [ARGS...]"
     );
     ExitCode::from(2)
 }

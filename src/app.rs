@@ -6,7 +6,7 @@
 //! says why each layer sits where it does):
 //!
 //! ```text
-//! Classify        which protocol: preflight, REST, gRPC-Web or gRPC, once
+//! Classify        which protocol: preflight, REST, gRPC-Web, gRPC or Connect, once
 //! AccessLog       one line and the metrics per request, when its body ends
 //! RequestId       x-request-id kept if acceptable, else made; on every answer
 //! Cors            preflight → 204 / 403 here; every other answer decorated
@@ -15,7 +15,9 @@
 //! ├ REST          Timeout → CatchPanic → Transcoder ┬ typed road → GreetService trait → Greeter
 //! │                                                 └ dynamic road → gRPC services
 //! ├ gRPC          (HTTP/1.1 → 400) Timeout → CatchPanic → gRPC services
-//! └ gRPC-Web      tonic-web → Timeout → CatchPanic → gRPC services
+//! ├ gRPC-Web      tonic-web → Timeout → CatchPanic → gRPC services
+//! └ Connect       Timeout → CatchPanic → Connect ┬ JSON, typed road → GreetService trait → Greeter
+//!                                                └ otherwise → gRPC services (in-process call)
 //! gRPC services   Greet → Greeter, health, reflection v1 and v1alpha
 //! ```
 //!
@@ -25,6 +27,8 @@
 //! machinery (a tower layer around a tonic service does not see those
 //! calls); other annotated RPCs take the dynamic road, an in-process gRPC
 //! call to the tonic services.
+//!
+//! Connect ([`crate::connect`]) reaches the same services the same two ways.
 //!
 //! tonic-web wraps the gRPC services only, never REST: it answers 400 to any
 //! HTTP/1.1 request that is not gRPC-Web.
@@ -47,6 +51,7 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 use crate::{
     access_log::LoggedBody,
     config::{Settings, defaults},
+    connect::{Connect, Procedures},
     cors::CorsPolicy,
     grpc,
     layers::{
@@ -63,7 +68,7 @@ use crate::{
     protocol::Protocol,
     transcode::{Transcoder, TranscoderError, typed::TypedRpc},
 };
-use dispatch::{Dispatch, Face, FaceBody, Faces, Rest};
+use dispatch::{Dispatch, Face, FaceBody, Faces, Handler};
 
 /// Why the API could not be assembled (a start-up error).
 #[derive(Debug, thiserror::Error)]
@@ -210,9 +215,16 @@ impl ApiBuilder {
                 .map(|t| KnownRoute::Rest(t))
                 .chain(methods.iter().map(|m| KnownRoute::Grpc(m))),
         ));
+        // Connect's procedures: every method of the pool, the typed roads
+        // REST takes for JSON bodies.
+        let procedures = Arc::new(Procedures::new(&pool, &self.typed));
         let mut methods = rest.methods();
-        // gRPC and gRPC-Web are always POST.
+        // gRPC, gRPC-Web and Connect are POST; Connect's GET is for the
+        // methods marked NO_SIDE_EFFECTS.
         methods.push(http::Method::POST);
+        if procedures.any_get() {
+            methods.push(http::Method::GET);
+        }
         let cors = cors.with_methods(&methods);
 
         let timeout = self.request_timeout;
@@ -225,12 +237,21 @@ impl ApiBuilder {
                 face(Protocol::Grpc, timeout, grpc.text()),
             ),
             grpc: grpc_face,
-            rest: face(Protocol::Rest, timeout, Rest::new(rest)),
+            rest: face(Protocol::Rest, timeout, Handler::new(rest)),
+            connect: face(
+                Protocol::Connect,
+                timeout,
+                Handler::new(Connect::new(
+                    Arc::clone(&procedures),
+                    &grpc,
+                    self.max_body_bytes,
+                )),
+            ),
         };
         let stack = ServiceBuilder::new()
             // First, so every layer below reads the protocol from the
             // request's type instead of its headers.
-            .layer(ClassifyLayer)
+            .layer(ClassifyLayer::new(procedures))
             // Outermost of the behaviour: every answer is logged and
             // counted, the preflights, refusals and panics of the layers
             // below included, with the latency the client saw.

@@ -14,6 +14,7 @@ mod body;
 pub mod codec;
 mod frames;
 mod text;
+mod unary;
 
 use std::{
     convert::Infallible,
@@ -33,6 +34,7 @@ use tower::{
 
 pub use body::RequestBody;
 pub use text::Base64Error;
+pub use unary::{Unary, frame};
 
 use crate::{
     greeter::{self, GreetError},

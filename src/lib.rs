@@ -1,12 +1,13 @@
 //! greet-gateway: one `Greet` RPC, defined once in `proto/`, served on one
-//! port as REST/JSON, gRPC-Web and native gRPC behind one CORS policy.
+//! port as REST/JSON, gRPC-Web, native gRPC and Connect behind one CORS
+//! policy.
 //!
 //! A request on the API port goes down one stack of tower layers, outermost
 //! first ([`app::ApiBuilder::build`] says why each sits where it does):
 //!
 //! ```text
 //! listener    accept, HTTP/1.1 + h2c (or TLS), hyper limits, drain on SIGTERM
-//! Classify    which protocol, once: preflight, REST, gRPC-Web (binary/text), gRPC
+//! Classify    which protocol, once: preflight, REST, gRPC-Web (binary/text), gRPC, Connect
 //! AccessLog   one log line and the metrics per request, when its body ends
 //! RequestId   x-request-id kept if acceptable, else made; traceparent read
 //! Cors        preflight → 204 / 403 here; every other answer decorated
@@ -15,7 +16,9 @@
 //! ├ REST      Timeout → CatchPanic → Transcoder ┬ typed road → service trait → Greeter
 //! │                                             └ dynamic road → gRPC services
 //! ├ gRPC      Timeout → CatchPanic → gRPC services
-//! └ gRPC-Web  tonic-web → Timeout → CatchPanic → gRPC services
+//! ├ gRPC-Web  tonic-web → Timeout → CatchPanic → gRPC services
+//! └ Connect   Timeout → CatchPanic → Connect ┬ JSON, typed road → service trait → Greeter
+//!                                            └ otherwise → gRPC services
 //! gRPC services: bodies checked frame by frame, our codec; Greet, health, reflection
 //! ```
 //!
@@ -31,6 +34,8 @@
 //!   (generated code, the proto3 JSON of each field kind, the descriptor set).
 //! - REST: [`transcode`] (routes from `google.api.http`, both roads, headers
 //!   as metadata), [`openapi`] (the OpenAPI document of those routes).
+//! - Connect: [`connect`] (unary Connect, JSON and proto, POST and GET, on
+//!   the same services and JSON codecs).
 //! - the policy: [`cors`] (preflights, origin echo, `Vary`, exposed headers).
 //! - operations: [`config`] (flags and environment → [`config::Settings`]),
 //!   [`access_log`], [`logging`] and [`log_sink`] (a line per request, plain
@@ -42,6 +47,7 @@ pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod connect;
 pub mod cors;
 pub mod greeter;
 pub mod grpc;

@@ -14,18 +14,19 @@
 //! | `greet_gateway_build_info` | gauge, always 1 | `version` |
 //!
 //! plus the standard `process_*` metrics ([`crate::process_metrics`]).
-//! `protocol` is `rest`, `grpc-web`, `grpc-web-text`, `grpc` or `preflight`;
+//! `protocol` is `rest`, `grpc-web`, `grpc-web-text`, `grpc`, `connect` or
+//! `preflight`;
 //! `route` is a REST route template (`/greet`) or a gRPC method path
 //! (`/greet.v1.GreetService/Greet`), or `unmatched` for a path no route or
 //! service knows, so a scanner's random paths add no series; `status` is
-//! the HTTP status; `grpc_status` the gRPC code number, empty where there is
-//! none (REST, preflights).
+//! the HTTP status; `grpc_status` the gRPC code number (Connect's code, by
+//! number), empty where there is none (REST, preflights).
 //!
 //! **Exported from start-up.** [`Metrics::new`] creates, at zero, for every
 //! known route and each protocol that can reach it, the duration histogram
 //! and the success series of the counter: a REST route gets `rest` 200 and
-//! `preflight` 204; a gRPC method gets `grpc`, `grpc-web` and
-//! `grpc-web-text` 200 with `grpc_status="0"`, and `preflight` 204. Error
+//! `preflight` 204; a gRPC method gets `grpc`, `grpc-web`, `grpc-web-text`
+//! and `connect` 200 with `grpc_status="0"`, and `preflight` 204. Error
 //! series and the `unmatched` route appear at their first request.
 //!
 //! **Why `prometheus-client`.** It is the Prometheus project's own Rust
@@ -86,12 +87,13 @@ pub const UNMATCHED: &str = "unmatched";
 
 /// Each protocol's label and the outcome counted as its success, in the
 /// order [`protocol_index`] numbers them.
-const PROTOCOLS: [ProtocolLabel; 5] = [
+const PROTOCOLS: [ProtocolLabel; 6] = [
     ProtocolLabel::new("rest", 200, None),
     ProtocolLabel::new("grpc-web", 200, Some(0)),
     ProtocolLabel::new("grpc-web-text", 200, Some(0)),
     ProtocolLabel::new("grpc", 200, Some(0)),
     ProtocolLabel::new("preflight", 204, None),
+    ProtocolLabel::new("connect", 200, Some(0)),
 ];
 
 struct ProtocolLabel {
@@ -118,6 +120,7 @@ fn protocol_index(protocol: Protocol) -> usize {
         Protocol::GrpcWeb { text: true } => 2,
         Protocol::Grpc => 3,
         Protocol::Preflight => 4,
+        Protocol::Connect => 5,
     }
 }
 
@@ -129,7 +132,7 @@ pub enum KnownRoute<'a> {
     /// reached by `rest` and `preflight`.
     Rest(&'a str),
     /// A gRPC method path, e.g. `/greet.v1.GreetService/Greet`; reached by
-    /// `grpc`, `grpc-web`, `grpc-web-text` and `preflight`.
+    /// `grpc`, `grpc-web`, `grpc-web-text`, `connect` and `preflight`.
     Grpc(&'a str),
 }
 
@@ -234,6 +237,7 @@ impl Metrics {
                         Protocol::Grpc,
                         Protocol::GrpcWeb { text: false },
                         Protocol::GrpcWeb { text: true },
+                        Protocol::Connect,
                         Protocol::Preflight,
                     ],
                 ),
@@ -519,6 +523,7 @@ mod tests {
             requests("grpc", GREET, 200, "0"),
             requests("grpc-web", GREET, 200, "0"),
             requests("grpc-web-text", GREET, 200, "0"),
+            requests("connect", GREET, 200, "0"),
             requests("preflight", GREET, 204, ""),
         ]
         .into_iter()
@@ -531,7 +536,7 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("greet_gateway_request_duration_seconds_count{"))
             .collect();
-        assert_eq!(histograms.len(), 6, "{histograms:#?}");
+        assert_eq!(histograms.len(), 7, "{histograms:#?}");
     }
 
     #[test]

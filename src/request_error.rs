@@ -5,9 +5,12 @@
 //!
 //! [`RequestError::table`] is the one place each condition gets its gRPC
 //! code and HTTP status; the `#[error]` text is the wire message on every
-//! protocol.
+//! protocol. [`read_body`] is the one reader of whole bodies (REST and
+//! Connect), so the body limit is applied and worded alike on both.
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
 use tonic::{Code, Status};
 
 use crate::{grpc::Base64Error, status::ErrorReply};
@@ -34,6 +37,10 @@ pub enum RequestError {
     /// A gRPC-Web text body that is not base64.
     #[error("Invalid base64 in the gRPC-Web text body: {0}")]
     InvalidBase64(#[from] Base64Error),
+    /// The body could not be read to its end (the client reset the stream,
+    /// or sent broken chunked framing).
+    #[error("Could not read the request body: {0}")]
+    Unreadable(String),
 }
 
 impl RequestError {
@@ -48,8 +55,31 @@ impl RequestError {
             RequestError::MissingMessage
             | RequestError::Truncated
             | RequestError::Undecodable(_)
-            | RequestError::InvalidBase64(_) => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
+            | RequestError::InvalidBase64(_)
+            | RequestError::Unreadable(_) => (Code::InvalidArgument, StatusCode::BAD_REQUEST),
         }
+    }
+}
+
+/// Reads a whole request body, refusing more than `limit` bytes as
+/// [`RequestError::PayloadTooLarge`]: at once when `Content-Length` says
+/// so, else as soon as the bytes read pass it.
+pub async fn read_body<B>(headers: &HeaderMap, body: B, limit: usize) -> Result<Bytes, RequestError>
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(RequestError::PayloadTooLarge);
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(RequestError::PayloadTooLarge),
+        Err(e) => Err(RequestError::Unreadable(e.to_string())),
     }
 }
 

@@ -158,11 +158,8 @@ fn page_with_the_api_down_is_told_to_check_allow_origin() {
     );
 }
 
-/// The Connect protocol through the page: `greetConnect` comes from the
-/// `connect` branch. Once it is merged, remove the `#[ignore]` (tests/types.rs
-/// fails until then).
+/// The Connect protocol through the page (`greetConnect`).
 #[test]
-#[ignore = "needs greetConnect in web/client.js (the connect branch)"]
 fn page_greets_over_connect_and_shows_its_errors() {
     let Some(browser) = Browser::find("page_greets_over_connect_and_shows_its_errors") else {
         return;

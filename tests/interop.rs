@@ -1,8 +1,10 @@
 //! Clients nobody here wrote, against the built binary: Connect's gRPC-Web
-//! transports (Node, and connect-web in headless Chromium), Google's grpc-web
-//! runtime in headless Chromium (text and binary modes), grpcurl over
-//! reflection, httpie running the seed's commands, Python grpcio stubs, and
-//! `@grpc/grpc-js` with `@grpc/proto-loader`. The Connect and grpcio clients'
+//! and Connect-protocol transports (Node, and connect-web in headless
+//! Chromium), `buf curl --protocol connect`, Google's grpc-web runtime in
+//! headless Chromium (text and binary modes), grpcurl over reflection,
+//! httpie running the seed's commands, Python grpcio stubs, and
+//! `@grpc/grpc-js` with `@grpc/proto-loader`; and the demo page's own
+//! `greetConnect` (web/client.js) in Node. The Connect and grpcio clients'
 //! code is generated from `proto/greet/v1/greet.proto` by
 //! `tests/interop/setup.sh`, which `scripts/test` runs and which pins every
 //! client's version; grpc-web's messages are the Connect client's, and
@@ -41,6 +43,29 @@ const INVALID_ARGUMENT_CASES: [(&str, &str); 4] = [
 
 #[test]
 fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
+    // connect-web speaks through fetch, as in a browser; connect-node
+    // through node:http over HTTP/1.1.
+    node_clients_greet_and_get_invalid_argument(&["web", "node"], "grpc-web");
+}
+
+/// The Connect protocol itself, JSON and binary: connect-web's
+/// `createConnectTransport` (fetch) and connect-node's (HTTP/1.1).
+#[test]
+fn connect_protocol_clients_greet_and_get_invalid_argument_in_json_and_binary() {
+    node_clients_greet_and_get_invalid_argument(
+        &[
+            "connect-json",
+            "connect-binary",
+            "connect-node-json",
+            "connect-node-binary",
+        ],
+        "connect",
+    );
+}
+
+/// Each of connect_client.mjs's transport `kinds` greets and reads every
+/// INVALID_ARGUMENT with its exact message; the access log says `protocol`.
+fn node_clients_greet_and_get_invalid_argument(kinds: &[&str], protocol: &str) {
     let dir = interop_dir();
     let ready = node_packages_present(&["@connectrpc/connect-web", "@connectrpc/connect-node"])
         && present(
@@ -51,16 +76,13 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
         return;
     }
     let gateway = Gateway::start(&["--web-listen", "off"]);
-    // connect-web speaks through fetch, as in a browser; connect-node
-    // through node:http over HTTP/1.1.
-    for transport in ["web", "node"] {
+    for transport in kinds {
         let call = |request: &str| {
-            let client = format!("connect-{transport}");
             let mut node = Command::new("node");
             node.current_dir(&dir)
                 .arg("connect_client.mjs")
-                .args([transport, &gateway.api_url()]);
-            ask(&client, &mut node, request)
+                .args([transport, gateway.api_url().as_str()]);
+            ask(transport, &mut node, request)
         };
 
         let response = call(r#"{"name":"Alice","lang":"es"}"#);
@@ -70,10 +92,16 @@ fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
             assert_eq!(
                 call(request),
                 json!({"error": {"code": "InvalidArgument", "message": message}}),
-                "connect-{transport} {request}"
+                "{transport} {request}"
             );
         }
     }
+    let protocol = format!(r#"protocol="{protocol}" method=POST"#);
+    gateway.expect_log(&[&protocol, GREET_PATH, r#"grpc_status="0""#], kinds.len());
+    gateway.expect_log(
+        &[&protocol, GREET_PATH, r#"grpc_status="3""#],
+        kinds.len() * INVALID_ARGUMENT_CASES.len(),
+    );
 }
 
 /// The same Connect client inside headless Chromium: a page on
@@ -152,6 +180,50 @@ fn grpc_web_runtime_in_chromium_greets_and_gets_every_invalid_argument_in_both_m
     // One preflight per browser (each run starts afresh), none refused.
     gateway.expect_log(&[PREFLIGHT, GREET_PATH, "status=204"], 2);
     gateway.expect_log(&[PREFLIGHT], 2);
+}
+
+/// connect-web's `createConnectTransport`, JSON and binary, inside headless
+/// Chromium on an allowed page origin: the greeting and every
+/// INVALID_ARGUMENT, whose code and message the page reads from Connect's
+/// JSON error body (readable because the answer carries the page's
+/// `Access-Control-Allow-Origin`).
+#[test]
+fn connect_protocol_in_chromium_greets_and_gets_every_invalid_argument_across_origins() {
+    let Some(browser) = Chromium::find("gen/browser/connect.js") else {
+        return;
+    };
+    let mut requests = vec![json!({"name": "Alice", "lang": "es"})];
+    requests.extend(
+        INVALID_ARGUMENT_CASES
+            .iter()
+            .map(|(request, _)| serde_json::from_str::<Value>(request).unwrap()),
+    );
+    let gateway = browser.gateway();
+    let kinds = ["connect-json", "connect-binary"];
+    for kind in kinds {
+        let results = browser.run(&gateway, kind, &Value::from(requests.clone()));
+        assert_eq!(results.len(), requests.len(), "{kind}: {results:?}");
+        assert_greeting(&results[0], "Hola, Alice!");
+        for ((request, message), result) in INVALID_ARGUMENT_CASES.iter().zip(&results[1..]) {
+            assert_eq!(
+                result,
+                &json!({"error": {"code": "InvalidArgument", "message": message}}),
+                "{kind} {request}"
+            );
+        }
+    }
+    let connect = r#"protocol="connect" method=POST"#;
+    // One preflight per browser (each run starts afresh), none refused.
+    gateway.expect_log(&[PREFLIGHT, GREET_PATH, "status=204"], kinds.len());
+    gateway.expect_log(&[PREFLIGHT], kinds.len());
+    gateway.expect_log(
+        &[connect, GREET_PATH, r#"status=200 grpc_status="0""#],
+        kinds.len(),
+    );
+    gateway.expect_log(
+        &[connect, GREET_PATH, r#"status=400 grpc_status="3""#],
+        kinds.len() * INVALID_ARGUMENT_CASES.len(),
+    );
 }
 
 const PREFLIGHT: &str = r#"protocol="preflight" method=OPTIONS"#;
@@ -247,6 +319,88 @@ impl Chromium {
                 })
             })
             .collect()
+    }
+}
+
+/// `buf curl --protocol connect`, with the schema read from `proto/` (no
+/// reflection), over HTTP/1.1 and h2c: it sends binary protobuf and prints
+/// Connect's error JSON.
+#[test]
+fn buf_curl_greets_and_gets_every_invalid_argument_over_connect() {
+    let buf = interop_dir().join("node_modules/.bin/buf");
+    if !present("buf (tests/interop/node_modules/.bin/buf)", buf.is_file()) {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    let url = format!("{}/greet.v1.GreetService/Greet", gateway.api_url());
+    let proto = Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    for transport in [&[][..], &["--http2-prior-knowledge"][..]] {
+        let curl = |data: &str| {
+            run(
+                Command::new(&buf)
+                    .env("BUF_CACHE_DIR", tools_dir().join("buf-cache"))
+                    .args(["curl", "--protocol", "connect", "--schema"])
+                    .arg(&proto)
+                    .args(transport)
+                    .args(["--data", data, &url]),
+                b"",
+            )
+        };
+        let greeted = curl(r#"{"name":"Alice","lang":"es"}"#);
+        assert_success(&greeted, "buf curl Greet");
+        assert_greeting(&stdout_json(&greeted), "Hola, Alice!");
+
+        for (request, message) in INVALID_ARGUMENT_CASES {
+            let refused = curl(request);
+            // buf curl exits with the code shifted three bits left (3 << 3).
+            assert_eq!(
+                refused.status.code(),
+                Some(24),
+                "{}",
+                describe_output(&refused)
+            );
+            assert_eq!(String::from_utf8_lossy(&refused.stdout), "");
+            let error: Value = serde_json::from_slice(&refused.stderr)
+                .unwrap_or_else(|e| panic!("JSON on stderr ({e}): {}", describe_output(&refused)));
+            assert_eq!(
+                error,
+                json!({"code": "invalid_argument", "message": message}),
+                "buf curl {transport:?} {request}"
+            );
+        }
+    }
+    let connect = r#"protocol="connect" method=POST"#;
+    gateway.expect_log(&[connect, r#"status=200 grpc_status="0""#], 2);
+    gateway.expect_log(&[connect, r#"status=400 grpc_status="3""#], 8);
+}
+
+/// The demo page's own client, `greetConnect` of web/client.js, in Node
+/// (whose fetch is the browser's API): the greeting, and a `ConnectError`
+/// with the code, the exact message and the HTTP status.
+#[test]
+fn the_web_clients_greet_connect_greets_and_rejects_with_a_connect_error() {
+    if !present("node (Node.js)", which("node").is_some()) {
+        return;
+    }
+    let gateway = Gateway::start(&["--web-listen", "off"]);
+    let call = |request: &str| {
+        let output = run(
+            Command::new("node")
+                .current_dir(interop_dir())
+                .args(["web_client.mjs", gateway.api_url().as_str()]),
+            request.as_bytes(),
+        );
+        assert_success(&output, &format!("greetConnect {request}"));
+        stdout_json(&output)
+    };
+    assert_greeting(&call(r#"{"name":"Alice","lang":"fr"}"#), "Bonjour, Alice!");
+    for (request, message) in INVALID_ARGUMENT_CASES {
+        assert_eq!(
+            call(request),
+            json!({"error": {"name": "ConnectError", "code": "invalid_argument",
+                             "message": message, "status": 400}}),
+            "greetConnect {request}"
+        );
     }
 }
 

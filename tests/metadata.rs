@@ -6,80 +6,17 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{TestApp, header, spawn_with_builder};
-use prost::Message as _;
-use tonic::{Request, Response, Status, metadata::MetadataMap};
-
-#[allow(clippy::all, clippy::pedantic)]
-pub mod pb {
-    tonic::include_proto!("echo.v1");
-    include!(concat!(env!("OUT_DIR"), "/echo.v1.serde.rs"));
-    include!(concat!(env!("OUT_DIR"), "/echo.v1.typed.rs"));
-}
-
-use pb::{
-    EchoReply, EchoRequest,
-    echo_service_client::EchoServiceClient,
-    echo_service_server::{EchoService, EchoServiceServer},
+use common::{
+    TestApp,
+    echo::{
+        Road,
+        pb::{EchoReply, EchoRequest, echo_service_client::EchoServiceClient},
+        spawn_echo,
+    },
+    header,
 };
-
-const ECHO_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/echo_descriptor.bin"));
-
-/// Metadata every protocol's transport adds on its own; the echo leaves it
-/// out so the lists below are what the client and the gateway chose.
-const TRANSPORT: &[&str] = &["te", "content-type", "user-agent", "grpc-accept-encoding"];
-
-struct Echo;
-
-#[tonic::async_trait]
-impl EchoService for Echo {
-    async fn echo(&self, request: Request<EchoRequest>) -> Result<Response<EchoReply>, Status> {
-        let mut metadata: Vec<String> = request
-            .metadata()
-            .clone()
-            .into_headers()
-            .iter()
-            .filter(|(name, _)| !TRANSPORT.contains(&name.as_str()))
-            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("<binary>")))
-            .collect();
-        metadata.sort();
-        if request.get_ref().fail {
-            let mut trailers = MetadataMap::new();
-            trailers.insert("x-echo-trailer", "denied-here".parse().unwrap());
-            return Err(Status::with_metadata(
-                tonic::Code::PermissionDenied,
-                "not you",
-                trailers,
-            ));
-        }
-        let mut response = Response::new(EchoReply { metadata });
-        response
-            .metadata_mut()
-            .insert("x-echo-header", "seen".parse().unwrap());
-        Ok(response)
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Road {
-    Typed,
-    Dynamic,
-}
-
-async fn spawn_echo(road: Road) -> TestApp {
-    spawn_with_builder(&[], move |builder| {
-        let builder = builder.add_service(EchoServiceServer::new(Echo), ECHO_DESCRIPTOR_SET);
-        match road {
-            Road::Typed => pb::echo_service_typed_roads(Arc::new(Echo))
-                .into_iter()
-                .fold(builder, |b, road| b.add_typed_rest(road)),
-            Road::Dynamic => builder.dynamic_rest_only(),
-        }
-    })
-    .await
-}
+use prost::Message as _;
+use tonic::Request;
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 

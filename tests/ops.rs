@@ -110,6 +110,7 @@ async fn every_metric_is_there_from_start_up_and_unknown_admin_paths_are_404() {
         ("grpc", GREET, "200", "0"),
         ("grpc-web", GREET, "200", "0"),
         ("grpc-web-text", GREET, "200", "0"),
+        ("connect", GREET, "200", "0"),
         ("preflight", GREET, "204", ""),
     ] {
         assert_eq!(requests(&scrape, protocol, route, status, grpc), 0.0);

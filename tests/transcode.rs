@@ -190,14 +190,20 @@ async fn the_body_limit_is_the_rest_bodys_not_its_protobufs() {
 #[tokio::test]
 async fn unannotated_rpcs_have_no_rest_route_and_405_lists_every_method() {
     let app = spawn_library().await;
-    let response = send(
-        &app,
-        "POST",
-        "/library.v1.LibraryService/Internal",
-        Some("{}"),
-    )
-    .await;
+    let internal = "/library.v1.LibraryService/Internal";
+    let response = send(&app, "GET", internal, None).await;
     assert_eq!(response.status(), 404);
+    assert_eq!(
+        json(response).await,
+        json!({"error": format!("No route for GET {internal}")})
+    );
+    // A JSON POST to a gRPC method path is the Connect protocol's
+    // (tests/connect.rs), which serves every RPC, annotated or not.
+    let response = send(&app, "POST", internal, Some("{}")).await;
+    assert_eq!(
+        json(response).await,
+        json!({"method": "Internal", "request": {}})
+    );
     let response = send(&app, "PUT", "/v1/search", Some("{}")).await;
     assert_eq!(response.status(), 405);
     assert_eq!(header(response.headers(), "allow"), "GET, POST");

@@ -18,12 +18,6 @@ use std::{
 use common::tools::{self, describe_output, run_within};
 use serde_json::Value;
 
-/// Declared in `client.d.ts` but implemented on the `connect` branch
-/// (`greetConnect` and its error), not yet merged into this one. Once
-/// `web/client.js` exports them, the test below fails until they leave this
-/// list, and `tests/browser.rs`'s Connect test loses its `#[ignore]`.
-const AWAITING_CONNECT: [&str; 2] = ["ConnectError", "greetConnect"];
-
 #[test]
 fn client_types_compile_for_a_strict_consumer_and_the_demo_page() {
     let Some(tsc) = tsc() else { return };
@@ -73,18 +67,9 @@ fn client_types_declare_exactly_the_modules_exports() {
         undeclared.is_empty(),
         "web/client.js exports {undeclared:?}, which web/client.d.ts does not declare"
     );
-    let merged: Vec<&str> = AWAITING_CONNECT
-        .into_iter()
-        .filter(|name| implemented.iter().any(|n| n == name))
-        .collect();
-    assert!(
-        merged.is_empty(),
-        "web/client.js now exports {merged:?}: take them out of AWAITING_CONNECT, \
-         and remove the #[ignore] of tests/browser.rs's Connect test"
-    );
     let missing: Vec<&String> = declared
         .iter()
-        .filter(|name| !implemented.contains(name) && !AWAITING_CONNECT.contains(&name.as_str()))
+        .filter(|name| !implemented.contains(name))
         .collect();
     assert!(
         missing.is_empty(),

@@ -110,6 +110,7 @@ export type ConnectCode =
 
 /** A Connect error answer: `code` from its JSON body, `status` the HTTP status. */
 export class ConnectError extends Error {
+  constructor(code: ConnectCode, message: string, status: number, call?: CallInfo | null);
   readonly name: "ConnectError";
   code: ConnectCode;
   /** The HTTP status (400 for invalid_argument). */

@@ -1,11 +1,13 @@
-// A dependency-free client for greet.v1.GreetService, over two protocols:
+// A dependency-free client for greet.v1.GreetService, over three protocols:
 //
 //   greetRest(baseUrl, {name, lang})     POST /greet with JSON (the google.api.http mapping)
 //   greetGrpcWeb(baseUrl, {name, lang})  gRPC-Web, binary framing, by hand
+//   greetConnect(baseUrl, {name, lang})  Connect unary: JSON POST to /greet.v1.GreetService/Greet
 //
-// Both resolve to {greeting, timestamp} (timestamp as RFC 3339 text, as the REST
+// All resolve to {greeting, timestamp} (timestamp as RFC 3339 text, as the REST
 // API sends it) and reject with a typed error carrying what the server said:
-// HttpError (REST) or GrpcWebError (gRPC-Web). When the browser itself refuses
+// HttpError (REST), GrpcWebError (gRPC-Web) or ConnectError (Connect). When
+// the browser itself refuses
 // the call (CORS, network down), they reject with a BlockedError whose message
 // says what to check, with this page's origin filled in, instead of fetch's
 // bare "Failed to fetch":
@@ -18,6 +20,7 @@
 //
 // Wire formats:
 //   gRPC-Web  https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-WEB.md
+//   Connect   https://connectrpc.com/docs/protocol
 //   protobuf  https://protobuf.dev/programming-guides/encoding/
 
 /** A non-2xx REST answer: `status` is the HTTP status, `message` the body's `error`. */
@@ -56,6 +59,20 @@ export class BlockedError extends Error {
     );
     this.name = "BlockedError";
     this.origin = origin;
+    this.call = call;
+  }
+}
+
+/**
+ * A Connect error: `code` is Connect's name for it ("invalid_argument", ...),
+ * `message` the server's message, `status` the HTTP status it came with.
+ */
+export class ConnectError extends Error {
+  constructor(code, message, status, call = null) {
+    super(message);
+    this.name = "ConnectError";
+    this.code = code;
+    this.status = status;
     this.call = call;
   }
 }
@@ -120,7 +137,9 @@ async function exchange(protocol, url, init, read) {
     const greeting = await read(response, call);
     return { ...greeting, call: done() };
   } catch (error) {
-    if (error instanceof HttpError || error instanceof GrpcWebError) error.call = done();
+    if (error instanceof HttpError || error instanceof GrpcWebError || error instanceof ConnectError) {
+      error.call = done();
+    }
     throw error;
   }
 }
@@ -217,6 +236,29 @@ function parseTrailers(payload) {
     if (colon > 0) trailers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
   return trailers;
+}
+
+// ---------------------------------------------------------------------------
+// Connect (unary, JSON)
+
+export async function greetConnect(baseUrl, { name, lang } = {}) {
+  // Like REST, a JSON POST: the browser sends a preflight for the content type
+  // and Connect-Protocol-Version, which the gateway allows.
+  const init = {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "Connect-Protocol-Version": "1" },
+    body: JSON.stringify({ name, lang }), // undefined fields are left out
+  };
+  return exchange("connect", `${baseUrl}/greet.v1.GreetService/Greet`, init, async (response) => {
+    if (response.ok) return response.json();
+    // An error is JSON {code, message}; without one, the code follows from the
+    // HTTP status (the Connect spec's table, gRPC's own).
+    const body = await response.json().catch(() => null);
+    const code = typeof body?.code === "string"
+      ? body.code
+      : CODE_NAMES[codeFromHttpStatus(response.status)].toLowerCase();
+    throw new ConnectError(code, body?.message ?? "", response.status);
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ use tower::{BoxError, Service};
 use tower_http::{body::UnsyncBoxBody, catch_panic::CatchPanic};
 
 use crate::{
+    connect::Connect,
     grpc::{GrpcService, GrpcWeb},
     layers::{
         classify::Classified,
@@ -40,7 +41,8 @@ pub type FaceBody = Either<DeadlineBody<UnsyncBoxBody<Bytes, BoxError>>, Body>;
 pub struct Faces {
     pub grpc: Face<GrpcService>,
     pub grpc_web: GrpcWeb<Face<GrpcService>>,
-    pub rest: Face<Rest>,
+    pub rest: Face<Handler<Transcoder>>,
+    pub connect: Face<Handler<Connect>>,
 }
 
 /// Hands each request to its protocol's face.
@@ -60,7 +62,8 @@ impl Dispatch {
 /// The futures of the faces, for a request body `B`.
 type GrpcFuture<B> = <Face<GrpcService> as Service<Request<B>>>::Future;
 type GrpcWebFuture<B> = <GrpcWeb<Face<GrpcService>> as Service<Request<B>>>::Future;
-type RestFuture<B> = <Face<Rest> as Service<Request<B>>>::Future;
+type RestFuture<B> = <Face<Handler<Transcoder>> as Service<Request<B>>>::Future;
+type ConnectFuture<B> = <Face<Handler<Connect>> as Service<Request<B>>>::Future;
 
 impl<B> Service<Request<Classified<B>>> for Dispatch
 where
@@ -69,7 +72,7 @@ where
 {
     type Response = Response<FaceBody>;
     type Error = Infallible;
-    type Future = DispatchFuture<GrpcFuture<B>, GrpcWebFuture<B>, RestFuture<B>>;
+    type Future = DispatchFuture<GrpcFuture<B>, GrpcWebFuture<B>, RestFuture<B>, ConnectFuture<B>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -101,6 +104,9 @@ where
             Protocol::Rest | Protocol::Preflight => DispatchFuture::Rest {
                 future: self.faces.rest.clone().call(request),
             },
+            Protocol::Connect => DispatchFuture::Connect {
+                future: self.faces.connect.clone().call(request),
+            },
         }
     }
 }
@@ -108,19 +114,21 @@ where
 pin_project! {
     /// The future of [`Dispatch`]: the chosen face's.
     #[project = DispatchProjection]
-    pub enum DispatchFuture<G, W, R> {
+    pub enum DispatchFuture<G, W, R, C> {
         Grpc { #[pin] future: G },
         GrpcWeb { #[pin] future: W },
         Rest { #[pin] future: R },
+        Connect { #[pin] future: C },
         Answered { answer: Option<Response<Body>> },
     }
 }
 
-impl<G, W, R> Future for DispatchFuture<G, W, R>
+impl<G, W, R, C> Future for DispatchFuture<G, W, R, C>
 where
     G: Future<Output = Result<Response<FaceBody>, Infallible>>,
     W: Future<Output = Result<Response<Body>, Infallible>>,
     R: Future<Output = Result<Response<FaceBody>, Infallible>>,
+    C: Future<Output = Result<Response<FaceBody>, Infallible>>,
 {
     type Output = Result<Response<FaceBody>, Infallible>;
 
@@ -128,6 +136,7 @@ where
         match self.project() {
             DispatchProjection::Grpc { future } => future.poll(cx),
             DispatchProjection::Rest { future } => future.poll(cx),
+            DispatchProjection::Connect { future } => future.poll(cx),
             DispatchProjection::GrpcWeb { future } => future
                 .poll(cx)
                 .map_ok(|response| response.map(Either::Right)),
@@ -141,29 +150,63 @@ where
     }
 }
 
-/// The REST transcoder as a tower service.
-#[derive(Clone)]
-pub struct Rest {
-    transcoder: Arc<Transcoder>,
+/// A face's handler: answers one request, whatever its body type.
+pub trait Answer: Send + Sync + 'static {
+    fn answer<B>(&self, request: Request<B>) -> impl Future<Output = Response<Body>> + Send
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: std::error::Error + Send + Sync + 'static;
 }
 
-impl Rest {
-    pub fn new(transcoder: Transcoder) -> Self {
-        Rest {
-            transcoder: Arc::new(transcoder),
+/// The handlers' own `handle`, as [`Answer`].
+macro_rules! answer_by_handle {
+    ($($handler:ty),*) => {$(
+        impl Answer for $handler {
+            fn answer<B>(&self, request: Request<B>) -> impl Future<Output = Response<Body>> + Send
+            where
+                B: http_body::Body<Data = Bytes> + Send + 'static,
+                B::Error: std::error::Error + Send + Sync + 'static,
+            {
+                self.handle(request)
+            }
+        }
+    )*};
+}
+
+answer_by_handle!(Transcoder, Connect);
+
+/// A handler (the REST transcoder, Connect) as a tower service.
+pub struct Handler<T> {
+    handler: Arc<T>,
+}
+
+impl<T> Handler<T> {
+    pub fn new(handler: T) -> Self {
+        Handler {
+            handler: Arc::new(handler),
         }
     }
 }
 
-impl<B> Service<Request<B>> for Rest
+impl<T> Clone for Handler<T> {
+    fn clone(&self) -> Self {
+        Handler {
+            handler: Arc::clone(&self.handler),
+        }
+    }
+}
+
+impl<T, B> Service<Request<B>> for Handler<T>
 where
+    T: Answer,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    /// Boxed: the transcoder is async code, whose future has no name. It is
-    /// the one boxed future of a REST request, as the whole API's was.
+    /// Boxed: the handlers are async code, whose futures have no name. It
+    /// is the one boxed future of a REST or Connect request, as the whole
+    /// API's was.
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
@@ -171,7 +214,7 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let transcoder = Arc::clone(&self.transcoder);
-        Box::pin(async move { Ok(transcoder.handle(request).await) })
+        let handler = Arc::clone(&self.handler);
+        Box::pin(async move { Ok(handler.answer(request).await) })
     }
 }

@@ -36,6 +36,7 @@ use super::{
 };
 use crate::{
     access_log::{Counted, Entry, LoggedBody, TraceId},
+    connect,
     metrics::{Metrics, Route},
     protocol::{GRPC_STATUS, Protocol},
     transcode::matched,
@@ -210,8 +211,12 @@ where
             protocol: arrival.protocol,
             status: response.status(),
             // A trailers-only gRPC answer has it here; otherwise the body
-            // finds it in the trailers.
-            grpc_status: response.headers().get(&GRPC_STATUS).cloned(),
+            // finds it in the trailers. A Connect answer has none: its code
+            // rides in the answer's extensions (errors only).
+            grpc_status: match arrival.protocol {
+                Protocol::Connect => connect::outcome(&response),
+                _ => response.headers().get(&GRPC_STATUS).cloned(),
+            },
             request_id: response.headers().get(&X_REQUEST_ID).cloned(),
             trace_id: arrival.trace_id,
         };

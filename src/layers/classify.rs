@@ -1,13 +1,16 @@
 //! Which protocol a request speaks, decided once at the top of the stack
-//! ([`Protocol::classify`]: preflight, REST, gRPC-Web or gRPC), so the
-//! layers below read it instead of looking at headers again.
+//! ([`Protocol::classify`]: preflight, REST, gRPC-Web, gRPC or Connect), so
+//! the layers below read it instead of looking at headers again.
 
-use std::task::{Context, Poll};
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+};
 
 use http::Request;
 use tower::{Layer, Service};
 
-use crate::protocol::Protocol;
+use crate::{connect::Procedures, protocol::Protocol};
 
 /// A request body labelled with the protocol its request speaks.
 ///
@@ -38,15 +41,28 @@ impl<B> Classified<B> {
     }
 }
 
-/// Labels every request with its protocol; see [`Classified`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ClassifyLayer;
+/// Labels every request with its protocol; see [`Classified`]. The
+/// default knows no Connect procedure.
+#[derive(Debug, Clone, Default)]
+pub struct ClassifyLayer {
+    procedures: Arc<Procedures>,
+}
+
+impl ClassifyLayer {
+    /// Classifies with `procedures` as the methods Connect serves.
+    pub fn new(procedures: Arc<Procedures>) -> Self {
+        ClassifyLayer { procedures }
+    }
+}
 
 impl<S> Layer<S> for ClassifyLayer {
     type Service = Classify<S>;
 
     fn layer(&self, inner: S) -> Classify<S> {
-        Classify { inner }
+        Classify {
+            inner,
+            procedures: Arc::clone(&self.procedures),
+        }
     }
 }
 
@@ -54,6 +70,7 @@ impl<S> Layer<S> for ClassifyLayer {
 #[derive(Debug, Clone)]
 pub struct Classify<S> {
     inner: S,
+    procedures: Arc<Procedures>,
 }
 
 impl<S, B> Service<Request<B>> for Classify<S>
@@ -69,7 +86,12 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> S::Future {
-        let protocol = Protocol::classify(request.method(), request.headers());
+        let protocol = Protocol::classify(
+            request.method(),
+            request.uri(),
+            request.headers(),
+            &self.procedures,
+        );
         self.inner
             .call(request.map(|body| Classified::new(protocol, body)))
     }
@@ -95,7 +117,7 @@ mod tests {
             request = request.header(*name, *value);
         }
         let request = request.body(()).expect("a valid request");
-        let response = ClassifyLayer
+        let response = ClassifyLayer::default()
             .layer(service_fn(label))
             .oneshot(request)
             .await

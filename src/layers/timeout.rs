@@ -1,12 +1,14 @@
 //! The request deadline: `--request-timeout`, or the client's `grpc-timeout`
-//! when that is shorter, from the moment the request is let in to the end of
-//! its response body, so a streaming answer is bounded as the flag promises.
+//! (`connect-timeout-ms` on the Connect face) when that is shorter, from the
+//! moment the request is let in to the end of its response body, so a
+//! streaming answer is bounded as the flag promises.
 //!
 //! - Before the head of the answer: the answer is the refusal instead, REST
-//!   504 `{"error"}` or a trailers-only DEADLINE_EXCEEDED.
+//!   504 `{"error"}`, Connect 504 `deadline_exceeded` or a trailers-only
+//!   DEADLINE_EXCEEDED.
 //! - While the body streams: a gRPC body ends with DEADLINE_EXCEEDED
-//!   trailers; a REST body is cut (the client sees the connection or stream
-//!   end early), since its status was already sent.
+//!   trailers; a REST or Connect body is cut (the client sees the connection
+//!   or stream end early), since its status was already sent.
 //!
 //! Each protocol's branch of the dispatch has its own `Timeout`, told at
 //! start-up which protocol it answers in. gRPC-Web's sits *inside*
@@ -43,7 +45,7 @@ use tonic::body::Body;
 use tower::{BoxError, Layer, Service};
 
 use super::Refusal;
-use crate::protocol::{Protocol, grpc_timeout};
+use crate::protocol::{Protocol, connect_timeout, grpc_timeout};
 
 /// Stands in for "no deadline" when `now + limit` does not fit an
 /// `Instant` (a limit of centuries), as tokio's own timeouts do.
@@ -97,7 +99,11 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let limit = match grpc_timeout(request.headers()) {
+        let asked = match self.protocol {
+            Protocol::Connect => connect_timeout(request.headers()),
+            _ => grpc_timeout(request.headers()),
+        };
+        let limit = match asked {
             Some(asked) => asked.min(self.limit),
             None => self.limit,
         };
@@ -197,7 +203,7 @@ where
             Protocol::Grpc | Protocol::GrpcWeb { .. } => {
                 Ok(Frame::trailers(this.refusal.trailers()))
             }
-            Protocol::Rest | Protocol::Preflight => Err((*this.refusal).into()),
+            Protocol::Rest | Protocol::Preflight | Protocol::Connect => Err((*this.refusal).into()),
         }))
     }
 
@@ -252,19 +258,50 @@ mod tests {
         (frames, response.into_body())
     }
 
-    #[tokio::test]
-    async fn a_rest_request_without_an_answer_gets_504_json() {
-        let response = TimeoutLayer::new(LIMIT, Protocol::Rest)
+    /// The answer of a handler that never answers, under `limit`, in
+    /// `protocol`'s JSON shape: its status and body.
+    async fn timed_out(
+        limit: Duration,
+        protocol: Protocol,
+        request: Request<()>,
+    ) -> (StatusCode, Bytes) {
+        let response = TimeoutLayer::new(limit, protocol)
             .layer(stuck())
-            .oneshot(request(None))
+            .oneshot(request)
             .await
             .expect("infallible");
-        assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
         assert_eq!(response.headers()["content-type"], "application/json");
+        let status = response.status();
         let body = response.into_body().collect().await.expect("a full body");
+        (status, body.to_bytes())
+    }
+
+    #[tokio::test]
+    async fn a_rest_request_without_an_answer_gets_504_json() {
         assert_eq!(
-            body.to_bytes(),
-            r#"{"error":"Request timed out after 50 ms"}"#
+            timed_out(LIMIT, Protocol::Rest, request(None)).await,
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                Bytes::from_static(br#"{"error":"Request timed out after 50 ms"}"#)
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_shorter_connect_timeout_wins_on_the_connect_face_only() {
+        let request = Request::post("/x")
+            .header("connect-timeout-ms", "20")
+            .header("grpc-timeout", "1m")
+            .body(())
+            .expect("a valid request");
+        assert_eq!(
+            timed_out(Duration::from_secs(30), Protocol::Connect, request).await,
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                Bytes::from_static(
+                    br#"{"code":"deadline_exceeded","message":"Request timed out after 20 ms"}"#
+                )
+            )
         );
     }
 

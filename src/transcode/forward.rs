@@ -13,6 +13,10 @@
 //! back as `grpc-metadata-<name>` headers on the REST answer (success or
 //! error); gRPC's own (`grpc-status`, `grpc-message`, ...), `content-*` and
 //! hop-by-hop ones do not.
+//!
+//! Connect ([`crate::connect`]) forwards the same headers in, and returns
+//! the same custom metadata as its unary protocol says: headers as they
+//! are, trailers as `trailer-<name>` ([`connect_metadata`]).
 
 use http::{HeaderMap, HeaderName};
 
@@ -54,11 +58,29 @@ pub fn request_metadata(headers: &HeaderMap, metadata: &mut HeaderMap) {
 /// Adds the service's custom `metadata` (headers or trailers) to a REST
 /// answer's `headers`, each as `grpc-metadata-<name>`.
 pub fn response_metadata(metadata: &HeaderMap, headers: &mut HeaderMap) {
+    add_prefixed(metadata, METADATA_PREFIX, headers);
+}
+
+/// Adds the service's custom metadata to a Connect answer's `headers`
+/// (Connect unary: <https://connectrpc.com/docs/protocol#unary-response>):
+/// its response headers as they are, its trailers as `trailer-<name>`.
+pub fn connect_metadata(sent: &HeaderMap, trailers: Option<&HeaderMap>, headers: &mut HeaderMap) {
+    for (name, value) in sent {
+        if !is_reserved(name.as_str()) {
+            headers.append(name.clone(), value.clone());
+        }
+    }
+    if let Some(trailers) = trailers {
+        add_prefixed(trailers, "trailer-", headers);
+    }
+}
+
+fn add_prefixed(metadata: &HeaderMap, prefix: &str, headers: &mut HeaderMap) {
     for (name, value) in metadata {
         if is_reserved(name.as_str()) {
             continue;
         }
-        let prefixed = format!("{METADATA_PREFIX}{name}");
+        let prefixed = format!("{prefix}{name}");
         if let Ok(prefixed) = HeaderName::from_bytes(prefixed.as_bytes()) {
             headers.append(prefixed, value.clone());
         }
@@ -118,6 +140,21 @@ mod tests {
                 ("tenant".into(), "acme".into()),
                 ("traceparent".into(), "00-x".into()),
                 ("x-request-id".into(), "r1".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_connect_answer_carries_headers_as_they_are_and_trailers_prefixed() {
+        let sent = headers(&[("x-echo", "h"), ("grpc-status", "0"), ("content-type", "x")]);
+        let trailers = headers(&[("x-cost", "7"), ("grpc-message", "m")]);
+        let mut answer = HeaderMap::new();
+        connect_metadata(&sent, Some(&trailers), &mut answer);
+        assert_eq!(
+            pairs(&answer),
+            [
+                ("trailer-x-cost".into(), "7".into()),
+                ("x-echo".into(), "h".into())
             ]
         );
     }

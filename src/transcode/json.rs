@@ -67,14 +67,35 @@ pub fn is_blank(body: &[u8]) -> bool {
 
 /// The JSON of a response message (or of its `response_body` field).
 pub fn response_json(binding: &Binding, message: &DynamicMessage) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(128);
-    let mut serializer = serde_json::Serializer::new(&mut out);
-    let result = match &binding.response_body {
-        None => Proto3(message).serialize(&mut serializer),
+    match &binding.response_body {
+        None => message_json(message),
         // The field's value alone, written even when it is the default.
-        Some(field) => FieldValue(field, &message.get_field(field)).serialize(&mut serializer),
-    };
-    result.map_err(|e| format!("cannot write the response as JSON: {e}"))?;
+        Some(field) => to_json(&FieldValue(field, &message.get_field(field))),
+    }
+}
+
+/// A whole message as JSON (Connect's JSON codec, and REST's answers).
+pub fn message_json(message: &DynamicMessage) -> Result<Vec<u8>, String> {
+    to_json(&Proto3(message))
+}
+
+/// A whole message from a JSON body, as REST reads a `body: "*"` body: a
+/// blank body is the empty message (Connect's JSON codec).
+pub fn message_from_json(
+    descriptor: &MessageDescriptor,
+    body: &[u8],
+) -> Result<DynamicMessage, String> {
+    if is_blank(body) {
+        return Ok(DynamicMessage::new(descriptor.clone()));
+    }
+    from_json(descriptor.clone(), body)
+}
+
+fn to_json(value: &impl Serialize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(128);
+    value
+        .serialize(&mut serde_json::Serializer::new(&mut out))
+        .map_err(|e| format!("cannot write the response as JSON: {e}"))?;
     Ok(out)
 }
 

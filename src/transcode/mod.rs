@@ -26,20 +26,17 @@ pub mod rules;
 pub mod template;
 pub mod typed;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body as HttpBody;
-use http_body_util::{BodyExt, Full, Limited};
 use prost::Message as _;
 use prost_reflect::{DescriptorPool, DynamicMessage};
 use tonic::{Status, body::Body};
-use tower::ServiceExt;
 
 use crate::{
-    grpc::GrpcService,
+    grpc::{self, GrpcService},
     openapi,
-    protocol::GRPC_STATUS,
-    request_error::RequestError,
+    request_error::read_body,
     status::{ErrorReply, JSON, json_response},
 };
 use rules::{Binding, BodyTarget};
@@ -223,7 +220,7 @@ impl Transcoder {
             });
         };
 
-        let body = self.read_body(&parts.headers, body).await?;
+        let body = read_body(&parts.headers, body, self.max_body_bytes).await?;
         if !body.is_empty() && binding.body != BodyTarget::None && !is_json(&parts.headers) {
             return Err(ErrorReply::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -265,33 +262,8 @@ impl Transcoder {
         Ok(json_response(StatusCode::OK, Bytes::from(json)))
     }
 
-    /// Reads the whole body, refusing more than the limit with a 413.
-    async fn read_body<B>(&self, headers: &HeaderMap, body: B) -> Result<Bytes, ErrorReply>
-    where
-        B: HttpBody<Data = Bytes> + Send + 'static,
-        B::Error: std::error::Error + Send + Sync + 'static,
-    {
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.max_body_bytes as u64) {
-            return Err(RequestError::PayloadTooLarge.into());
-        }
-        match Limited::new(body, self.max_body_bytes).collect().await {
-            Ok(collected) => Ok(collected.to_bytes()),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-                Err(RequestError::PayloadTooLarge.into())
-            }
-            Err(e) => Err(ErrorReply::new(
-                StatusCode::BAD_REQUEST,
-                format!("Could not read the request body: {e}"),
-            )),
-        }
-    }
-
     /// Calls the RPC in-process as a unary gRPC request with the forwarded
-    /// headers; the service's response headers and trailers go to
+    /// headers; the service's response headers and custom trailers go to
     /// `metadata`.
     async fn call(
         &self,
@@ -300,63 +272,23 @@ impl Transcoder {
         forwarded: HeaderMap,
         metadata: &mut HeaderMap,
     ) -> Result<DynamicMessage, ErrorReply> {
-        let len = message.encoded_len();
-        let mut framed = BytesMut::with_capacity(len + 5);
-        framed.put_u8(0);
-        let len =
-            u32::try_from(len).map_err(|_| ErrorReply::from(RequestError::PayloadTooLarge))?;
-        framed.put_u32(len);
-        message
-            .encode(&mut framed)
-            .expect("the buffer was sized for the message");
-
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(binding.rpc.grpc_path.clone())
-            .version(http::Version::HTTP_2)
-            .body(Body::new(Full::new(framed.freeze())))
-            .expect("a fixed path forms a valid request");
-        // The forwarded ones first: none of them is gRPC's own.
-        *request.headers_mut() = forwarded;
-        let headers = request.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/grpc"),
-        );
-        headers.insert(header::TE, HeaderValue::from_static("trailers"));
-        let response = self
+        let framed = grpc::frame(message.encoded_len(), |buf| {
+            message
+                .encode(buf)
+                .expect("the buffer was sized for the message")
+        })?;
+        let reply = self
             .grpc
-            .clone()
-            .oneshot(request)
-            .await
-            .unwrap_or_else(|e| match e {});
-
-        let (head, body) = response.into_parts();
-        *metadata = head.headers;
-        // A trailers-only answer carries the status in the headers.
-        if let Some(error) = grpc_error(metadata) {
-            return Err(error);
-        }
-        let collected = body.collect().await.map_err(|status| error_of(&status))?;
-        if let Some(trailers) = collected.trailers() {
-            // Only the custom ones: on success, no allocation.
-            for (name, value) in trailers {
-                if !forward::is_reserved(name.as_str()) {
-                    metadata.append(name.clone(), value.clone());
-                }
-            }
-            if let Some(error) = grpc_error(trailers) {
-                return Err(error);
+            .unary(binding.rpc.grpc_path.clone(), framed, forwarded)
+            .await;
+        *metadata = reply.headers;
+        // Only the custom ones: on success, no allocation.
+        for (name, value) in reply.trailers.iter().flatten() {
+            if !forward::is_reserved(name.as_str()) {
+                metadata.append(name.clone(), value.clone());
             }
         }
-        let mut data = collected.to_bytes();
-        if data.len() < 5 || data[0] != 0 {
-            return Err(ErrorReply::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The service sent no response message",
-            ));
-        }
-        data.advance(5);
+        let data = reply.message.map_err(|status| error_of(&status))?;
         DynamicMessage::decode(binding.rpc.output.clone(), data).map_err(|e| {
             ErrorReply::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -433,16 +365,6 @@ pub mod matched {
 struct Route {
     binding: Binding,
     typed: Option<TypedRpc>,
-}
-
-/// The error a `grpc-status` other than 0 stands for, if any. The status
-/// is parsed (and its message percent-decoded) only when it is an error.
-fn grpc_error(headers: &HeaderMap) -> Option<ErrorReply> {
-    match headers.get(&GRPC_STATUS) {
-        None => None,
-        Some(code) if code == "0" => None,
-        Some(_) => Status::from_header_map(headers).map(|status| error_of(&status)),
-    }
 }
 
 fn error_of(status: &Status) -> ErrorReply {

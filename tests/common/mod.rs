@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod echo;
 pub mod library;
 pub mod tools;
 

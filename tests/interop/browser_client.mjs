@@ -5,8 +5,9 @@
 //
 //   node browser_client.mjs <client> <page-origin> <api-url> '<GreetRequests as a JSON array>'
 //
-// <client> is one of CLIENTS below: Connect's gRPC-Web transport
-// (connect-web), or Google's grpc-web runtime in its two modes (grpc-web-text,
+// <client> is one of CLIENTS below: connect-web's gRPC-Web transport
+// (connect-web) or its Connect transport (connect-json, connect-binary), or
+// Google's grpc-web runtime in its two modes (grpc-web-text,
 // its default, and grpc-web-binary). Each bundle exports
 // greet(baseUrl, request, options).
 //
@@ -27,6 +28,8 @@ import { withPage } from "../browser/chromium.mjs";
 /** Each client: its bundle in gen/browser/, and the options its greet() takes. */
 const CLIENTS = {
   "connect-web": ["connect.js", {}],
+  "connect-json": ["connect.js", { transport: "connect-json" }],
+  "connect-binary": ["connect.js", { transport: "connect-binary" }],
   "grpc-web-text": ["grpc-web.js", { format: "text" }],
   "grpc-web-binary": ["grpc-web.js", { format: "binary" }],
 };
