@@ -295,8 +295,11 @@ async fn methods_connect_does_not_serve_are_unimplemented_and_rest_stays_rest() 
         b"{}".to_vec(),
     )
     .await;
+    // A wrong address, not a missing feature: 404, as connect-go's mux.
+    let (status, _, body) = error_of(unknown).await;
+    assert_eq!(status, 404);
     assert_eq!(
-        error_of(unknown).await.2,
+        body,
         connect_error(
             "unimplemented",
             "/greet.v1.GreetService/Nope is not a method served here"
@@ -624,13 +627,13 @@ async fn the_access_line_and_metrics_say_connect_with_the_code() {
             .await
             .unwrap()
             .status(),
-        501
+        404
     );
     let connect = r#"protocol="connect" method=POST"#;
     let greet = format!(r#"path="{GREET}""#);
     gateway.expect_log(&[connect, &greet, r#"status=200 grpc_status="0""#], 1);
     gateway.expect_log(&[connect, &greet, r#"status=400 grpc_status="3""#], 1);
-    gateway.expect_log(&[connect, r#"status=501 grpc_status="12""#], 1);
+    gateway.expect_log(&[connect, r#"status=404 grpc_status="12""#], 1);
 
     let text = reqwest::get(format!("{}/metrics", gateway.admin_url()))
         .await
@@ -638,7 +641,7 @@ async fn the_access_line_and_metrics_say_connect_with_the_code() {
         .text()
         .await
         .unwrap();
-    for (route, status, grpc) in [(GREET, 200, 0), (GREET, 400, 3), ("unmatched", 501, 12)] {
+    for (route, status, grpc) in [(GREET, 200, 0), (GREET, 400, 3), ("unmatched", 404, 12)] {
         let series = format!(
             r#"greet_gateway_requests_total{{protocol="connect",route="{route}",status="{status}",grpc_status="{grpc}"}} 1"#
         );

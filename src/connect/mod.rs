@@ -113,10 +113,15 @@ impl Connect {
         let (parts, body) = request.into_parts();
         let Some(procedure) = self.procedures.find(parts.uri.path()) else {
             // Classified Connect by its `connect-protocol-version` alone.
+            // A path nothing serves is a 404, as connect-go's mux answers
+            // it and as REST does, not the 501 of Connect's table: the
+            // client sent a wrong address, the server lacks nothing. The
+            // body still says `unimplemented`, the code clients read.
             return ConnectError::new(
                 Code::Unimplemented,
                 format!("{} is not a method served here", parts.uri.path()),
             )
+            .with_status(StatusCode::NOT_FOUND)
             .into_response();
         };
         let call = match request::read(&parts, procedure) {
