@@ -9,13 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 exec </dev/null
 
-apt_install() {
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo -n); fi
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q --no-install-recommends "$@"
-}
+source ../common/apt-install.sh
 
 if [ ! -x /usr/bin/chromium ]; then
   echo "tests/browser: installing Chromium (apt-get)"

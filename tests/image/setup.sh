@@ -8,13 +8,7 @@
 set -euo pipefail
 exec </dev/null
 
-apt_install() {
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo -n); fi
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -q --no-install-recommends "$@"
-}
+source "$(dirname "$0")/../common/apt-install.sh"
 
 missing=()
 command -v buildah >/dev/null || missing+=(buildah)
