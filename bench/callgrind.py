@@ -24,7 +24,7 @@ INTERESTING = re.compile(
 )
 
 # Frames that wrap the whole request (100 % of it) say nothing.
-SKIP = re.compile(r"greet_gateway::server::(run|serve)|as tower_service::Service<.*>>::call")
+SKIP = re.compile(r"greet_gateway::(server|listener)::(run|serve)|as tower_service::Service<.*>>::call")
 
 
 def call_counts(path, targets):

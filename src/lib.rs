@@ -69,4 +69,4 @@ pub mod web;
 
 pub use app::{Api, ApiBuilder};
 pub use config::Settings;
-pub use listener::{StopSignal, run, run_counted, stop_signal};
+pub use listener::{StopSignal, run, stop_signal};

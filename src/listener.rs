@@ -39,29 +39,10 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// tells keep-alive clients to go away (hyper's graceful shutdown:
 /// `Connection: close` on the next HTTP/1.1 answer, GOAWAY on HTTP/2) and
 /// lets in-flight requests finish within [`SHUTDOWN_GRACE`]. The caller
-/// binds and picks the trigger, so `main` and tests share one path.
+/// binds and picks the trigger, so `main` and tests share one path. With
+/// `counted` (the API port's metrics), each open connection is counted
+/// in `greet_gateway_connections_open`.
 pub async fn run<S, B>(
-    listener: TcpListener,
-    service: S,
-    transport: Transport,
-    shutdown: impl Future<Output = ()>,
-) where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    run_counted(listener, service, transport, shutdown, None).await;
-}
-
-/// [`run`], counting each open connection in `counted`
-/// (`greet_gateway_connections_open`) when given the metrics: the API
-/// port's listener.
-pub async fn run_counted<S, B>(
     listener: TcpListener,
     service: S,
     transport: Transport,

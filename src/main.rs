@@ -16,7 +16,7 @@ use clap::Parser as _;
 use greet_gateway::{
     ApiBuilder, Settings, StopSignal, admin,
     config::{Args, Transport},
-    logging, run, run_counted, stop_signal, web,
+    logging, run, stop_signal, web,
 };
 use tokio::{net::TcpListener, sync::watch};
 use tracing_subscriber::EnvFilter;
@@ -101,6 +101,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                 web::router(),
                 Transport::default(),
                 until_stopped(),
+                None,
             )))
         }
         None => None,
@@ -122,6 +123,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                 admin::router(Arc::clone(api.metrics()), readiness.clone()),
                 Transport::default(),
                 until_stopped(),
+                None,
             )))
         }
         None => None,
@@ -146,15 +148,8 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         }
         let _ = stop.send(true);
     });
-    let connections = Some(Arc::clone(api.metrics()));
-    run_counted(
-        listener,
-        api,
-        settings.transport,
-        until_stopped(),
-        connections,
-    )
-    .await;
+    let counted = Some(Arc::clone(api.metrics()));
+    run(listener, api, settings.transport, until_stopped(), counted).await;
     for task in [web_task, admin_task].into_iter().flatten() {
         let _ = task.await;
     }

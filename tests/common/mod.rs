@@ -76,6 +76,7 @@ pub async fn spawn_with_builder(
         async {
             let _ = stopped.await;
         },
+        None,
     ));
     TestApp {
         addr,
