@@ -124,6 +124,7 @@ async fn a_scrape_shows_every_metric_before_any_request() {
         ("grpc", GREET, "200", "0"),
         ("grpc-web", GREET, "200", "0"),
         ("grpc-web-text", GREET, "200", "0"),
+        ("connect", GREET, "200", "0"),
         ("preflight", GREET, "204", ""),
     ] {
         assert_eq!(
