@@ -234,22 +234,10 @@ fn decode(value: &str) -> Cow<'_, [u8]> {
 }
 
 /// `base64=1`: the URL-safe alphabet (RFC 4648 §5) as the spec says, or the
-/// standard one; padding optional either way.
+/// standard one; padding optional either way: what a JSON `bytes` field
+/// takes ([`crate::pb::json::base64_decode`]).
 fn from_base64(text: &[u8]) -> Result<Vec<u8>, ConnectError> {
-    use base64::{
-        Engine as _,
-        alphabet::{STANDARD, URL_SAFE},
-        engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
-    };
-    const LENIENT: GeneralPurposeConfig =
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
-    let alphabet = if text.iter().any(|b| matches!(b, b'+' | b'/')) {
-        &STANDARD
-    } else {
-        &URL_SAFE
-    };
-    GeneralPurpose::new(alphabet, LENIENT)
-        .decode(text)
+    crate::pb::json::base64_decode(text)
         .map_err(|e| invalid(format!("Invalid base64 in the message parameter: {e}")))
 }
 

@@ -442,7 +442,7 @@ impl Kind for Bytes {
                 f.write_str("a base64-encoded string")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
-                base64_decode(v).map_err(E::custom)
+                base64_decode(v.as_bytes()).map_err(|e| E::custom(format!("invalid base64: {e}")))
             }
         }
         deserializer.deserialize_str(Base64Visitor)
@@ -456,7 +456,7 @@ pub fn write_bytes<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, 
 
 /// Standard or URL-safe base64, padded or not. Unlike prost-reflect, stray
 /// bits after the last byte are refused: such a body takes the dynamic road.
-pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
+pub fn base64_decode(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
     const CONFIG: GeneralPurposeConfig =
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, CONFIG);
@@ -465,7 +465,6 @@ pub fn base64_decode(text: &str) -> Result<Vec<u8>, String> {
         Err(base64::DecodeError::InvalidByte(_, b'-' | b'_')) => URL_SAFE.decode(text),
         other => other,
     }
-    .map_err(|e| format!("invalid base64: {e}"))
 }
 
 // ---- enums --------------------------------------------------------------

@@ -298,7 +298,7 @@ fn scalar(field: &FieldDescriptor, raw: &str) -> Result<Value, String> {
             float_text(raw).ok_or_else(|| format!("'{raw}' is not a double within its range"))?,
         ),
         Kind::Bytes => Value::Bytes(
-            crate::pb::json::base64_decode(raw)
+            crate::pb::json::base64_decode(raw.as_bytes())
                 .map_err(|_| format!("'{raw}' is not base64"))?
                 .into(),
         ),
