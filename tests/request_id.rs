@@ -142,11 +142,7 @@ async fn grpc_web_answers_carry_the_id_and_browsers_may_read_it() {
         header(headers, "access-control-allow-origin"),
         ALLOWED_ORIGIN
     );
-    let exposed: Vec<_> = header(headers, "access-control-expose-headers")
-        .split(',')
-        .map(str::trim)
-        .collect();
-    assert!(exposed.contains(&"x-request-id"), "{exposed:?}");
+    assert_exposes_the_id(headers);
 }
 
 #[tokio::test]
@@ -157,11 +153,7 @@ async fn rest_answers_to_a_browser_expose_the_id() {
         .await;
     let headers = response.headers();
     assert_fresh(header(headers, "x-request-id"));
-    let exposed: Vec<_> = header(headers, "access-control-expose-headers")
-        .split(',')
-        .map(str::trim)
-        .collect();
-    assert!(exposed.contains(&"x-request-id"), "{exposed:?}");
+    assert_exposes_the_id(headers);
 }
 
 #[tokio::test]
@@ -241,4 +233,13 @@ fn the_access_line_names_the_request() {
         &["greet_gateway::access", r#" request_id="logged-req-1""#],
         1,
     );
+}
+
+/// The CORS answer lets browser code read `x-request-id`.
+fn assert_exposes_the_id(headers: &reqwest::header::HeaderMap) {
+    let exposed: Vec<_> = header(headers, "access-control-expose-headers")
+        .split(',')
+        .map(str::trim)
+        .collect();
+    assert!(exposed.contains(&"x-request-id"), "{exposed:?}");
 }
