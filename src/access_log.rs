@@ -235,7 +235,7 @@ impl Line<'_> {
     fn write_plain(&self, line: &mut Vec<u8>) {
         let entry = self.entry;
         let mut number = itoa::Buffer::new();
-        line.extend_from_slice(crate::logging::timestamp(self.now).as_str().as_bytes());
+        line.extend_from_slice(crate::logging::timestamp(self.now).as_bytes());
         line.extend_from_slice(b"  INFO greet_gateway::access: protocol=\"");
         line.extend_from_slice(entry.protocol.as_str().as_bytes());
         line.extend_from_slice(b"\" method=");
@@ -272,7 +272,7 @@ impl Line<'_> {
             let _ = write_json_str(&mut ByteWriter(line), text);
         };
         line.extend_from_slice(b"{\"timestamp\":\"");
-        line.extend_from_slice(crate::logging::timestamp(self.now).as_str().as_bytes());
+        line.extend_from_slice(crate::logging::timestamp(self.now).as_bytes());
         line.extend_from_slice(
             b"\",\"level\":\"INFO\",\"target\":\"greet_gateway::access\",\"fields\":{\"protocol\":\"",
         );

@@ -1,8 +1,9 @@
 //! The greeting rules, free of any protocol.
 //!
-//! Every protocol (REST, gRPC-Web, gRPC) reaches this module through the one
-//! tonic service in [`crate::grpc`], so the rules and the four validation errors
-//! below are defined exactly once. The error texts are the wire messages of
+//! Every protocol reaches this module through the one `GreetService`
+//! implementation in [`crate::grpc`] (gRPC and gRPC-Web through tonic, REST
+//! and Connect through the service trait on their typed road), so the rules
+//! and the four validation errors below are defined exactly once. The error texts are the wire messages of
 //! the error table in `README.md` ("The contract"), checked in its order.
 
 use std::{str::FromStr, time::SystemTime};
@@ -48,47 +49,49 @@ impl Lang {
 impl FromStr for Lang {
     type Err = GreetError;
 
-    /// Case-insensitive: `ES` and `es` are both Spanish.
+    /// Case-insensitive: `ES` and `es` are both Spanish. Compared without
+    /// lowercasing first (no allocation on the way to a greeting): no
+    /// character outside ASCII lowercases to a letter of `en`, `es` or `fr`,
+    /// so this accepts exactly what comparing the lowercased text would.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.to_lowercase();
-        match lower.as_str() {
-            "en" => Ok(Lang::En),
-            "es" => Ok(Lang::Es),
-            "fr" => Ok(Lang::Fr),
-            _ => Err(GreetError::UnsupportedLang(lower)),
-        }
+        [("en", Lang::En), ("es", Lang::Es), ("fr", Lang::Fr)]
+            .into_iter()
+            .find(|(code, _)| s.eq_ignore_ascii_case(code))
+            .map(|(_, lang)| lang)
+            .ok_or_else(|| GreetError::UnsupportedLang(s.to_lowercase()))
     }
 }
 
-/// A name that has been trimmed and is known not to be empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Name(String);
+/// A name that has been trimmed and is known not to be empty: a view of
+/// the request's own text (the greeting is its only copy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Name<'a>(&'a str);
 
-impl Name {
+impl<'a> Name<'a> {
     /// Trims white space; refuses a name with nothing left.
-    pub fn parse(raw: &str) -> Result<Self, GreetError> {
+    pub fn parse(raw: &'a str) -> Result<Self, GreetError> {
         match raw.trim() {
             "" => Err(GreetError::EmptyName),
-            trimmed => Ok(Name(trimmed.to_owned())),
+            trimmed => Ok(Name(trimmed)),
         }
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'a str {
+        self.0
     }
 }
 
 /// A validated request: only [`greet`] can build one from raw input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GreetRequest {
-    pub name: Name,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GreetRequest<'a> {
+    pub name: Name<'a>,
     pub lang: Lang,
 }
 
-impl GreetRequest {
+impl<'a> GreetRequest<'a> {
     /// Validates raw, presence-aware input in the contract's order: body,
     /// name present, name non-empty, language.
-    pub fn parse(name: Option<&str>, lang: Option<&str>) -> Result<Self, GreetError> {
+    pub fn parse(name: Option<&'a str>, lang: Option<&str>) -> Result<Self, GreetError> {
         let name = match (name, lang) {
             (None, None) => return Err(GreetError::MissingBody),
             (None, Some(_)) => return Err(GreetError::MissingName),
@@ -180,6 +183,12 @@ mod tests {
             err.to_string(),
             "Invalid or unsupported language selection: 'foo'"
         );
+    }
+
+    #[test]
+    fn a_lang_outside_ascii_is_unsupported_and_echoed_lowercased() {
+        let err = text(Some("Alice"), Some("ÉS")).unwrap_err();
+        assert_eq!(err, GreetError::UnsupportedLang("és".into()));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! request and REST responses carry one (`google.protobuf.Timestamp`), and
 //! the general-purpose formatters cost several thousand instructions each.
 
+use std::cell::Cell;
+
 /// How many fractional-second digits to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fraction {
@@ -42,24 +44,50 @@ pub struct Text {
 
 impl Text {
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len]).expect("ASCII digits and separators")
+        std::str::from_utf8(self.as_bytes()).expect("ASCII digits and separators")
     }
+
+    /// The same text as bytes, without `as_str`'s UTF-8 check (for byte
+    /// buffers such as a log line).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+thread_local! {
+    /// The last second this thread wrote and its `YYYY-MM-DDTHH:MM:SS`:
+    /// timestamps come in runs within one second (each request's log line,
+    /// each REST answer's `timestamp`), and the calendar arithmetic is most
+    /// of the cost of one (~300 instructions; a hit is a 19-byte copy).
+    static LAST_SECOND: Cell<(i64, [u8; 19])> = const { Cell::new((i64::MIN, [0; 19])) };
+}
+
+/// `secs` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS`.
+fn date_and_time(secs: i64) -> [u8; 19] {
+    let (last, text) = LAST_SECOND.get();
+    if last == secs {
+        return text;
+    }
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
+    let (year, month, day) = civil_from_days(days);
+    let mut text = *b"0000-00-00T00:00:00";
+    digits(&mut text[0..4], year.clamp(0, 9999) as u32);
+    digits(&mut text[5..7], month);
+    digits(&mut text[8..10], day);
+    digits(&mut text[11..13], rem / 3600);
+    digits(&mut text[14..16], rem / 60 % 60);
+    digits(&mut text[17..19], rem % 60);
+    LAST_SECOND.set((secs, text));
+    text
 }
 
 /// `secs` + `nanos` since the Unix epoch as `YYYY-MM-DDTHH:MM:SS[.f]Z`.
 /// `secs` must lie in years 0000–9999 (the caller checks the range it needs).
 pub fn format(secs: i64, nanos: u32, fraction: Fraction) -> Text {
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400) as u32);
-    let (year, month, day) = civil_from_days(days);
     // Fixed-width digits straight into a stack buffer: `write!` with
     // padding costs ~2k instructions per timestamp, this a few dozen.
     let mut buf = *b"0000-00-00T00:00:00.000000000Z";
-    digits(&mut buf[0..4], year.clamp(0, 9999) as u32);
-    digits(&mut buf[5..7], month);
-    digits(&mut buf[8..10], day);
-    digits(&mut buf[11..13], rem / 3600);
-    digits(&mut buf[14..16], rem / 60 % 60);
-    digits(&mut buf[17..19], rem % 60);
+    buf[..19].copy_from_slice(&date_and_time(secs));
     let len = match fraction {
         Fraction::Micros => {
             digits(&mut buf[20..26], nanos / 1000);
@@ -135,6 +163,19 @@ mod tests {
             "0001-01-01T00:00:00Z"
         );
         assert_eq!(text(-1, 0, Fraction::Shortest), "1969-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn the_cached_second_never_answers_for_another() {
+        for (secs, expected) in [
+            (1_795_757_866, "2026-11-27T05:37:46Z"),
+            (1_795_757_866, "2026-11-27T05:37:46Z"),
+            (1_795_757_867, "2026-11-27T05:37:47Z"),
+            (1_795_757_866 + 86_400, "2026-11-28T05:37:46Z"),
+            (1_795_757_866, "2026-11-27T05:37:46Z"),
+        ] {
+            assert_eq!(text(secs, 0, Fraction::Shortest), expected);
+        }
     }
 
     #[test]

@@ -39,6 +39,20 @@ async fn a_100kb_header_gets_431() {
 }
 
 #[tokio::test]
+async fn a_declared_body_over_the_limit_is_refused_before_it_is_sent() {
+    let app = spawn_app_with(&["--max-body-bytes", "64"]).await;
+    // The head promises 100,000 bytes and none follow: only the declared
+    // length can have refused it.
+    let request = b"POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+    let answer = raw_exchange(app.addr, request, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(
+        answer.ends_with(r#"{"error":"Payload too large"}"#),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn a_slow_loris_is_disconnected_after_the_header_read_timeout() {
     let app = spawn_app_with(&["--header-read-timeout", "300ms"]).await;
     let started = Instant::now();

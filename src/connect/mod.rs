@@ -130,7 +130,7 @@ impl Connect {
         };
         let message = match call.message {
             Message::Query(message) => message,
-            Message::Body => match read_body(&parts.headers, body, self.max_body_bytes).await {
+            Message::Body => match read_body(body, self.max_body_bytes).await {
                 Ok(body) => body,
                 Err(error) => return ConnectError::from(error).into_response(),
             },

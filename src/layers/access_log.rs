@@ -212,10 +212,15 @@ where
             status: response.status(),
             // A trailers-only gRPC answer has it here; otherwise the body
             // finds it in the trailers. A Connect answer has none: its code
-            // rides in the answer's extensions (errors only).
+            // rides in the answer's extensions (errors only). REST answers
+            // and preflights carry none ([`crate::transcode::forward`]
+            // keeps `grpc-*` off REST answers).
             grpc_status: match arrival.protocol {
                 Protocol::Connect => connect::outcome(&response),
-                _ => response.headers().get(&GRPC_STATUS).cloned(),
+                Protocol::Rest | Protocol::Preflight => None,
+                Protocol::Grpc | Protocol::GrpcWeb { .. } => {
+                    response.headers().get(&GRPC_STATUS).cloned()
+                }
             },
             request_id: response.headers().get(&X_REQUEST_ID).cloned(),
             trace_id: arrival.trace_id,

@@ -220,7 +220,7 @@ impl Transcoder {
             });
         };
 
-        let body = read_body(&parts.headers, body, self.max_body_bytes).await?;
+        let body = read_body(body, self.max_body_bytes).await?;
         if !body.is_empty() && binding.body != BodyTarget::None && !is_json(&parts.headers) {
             return Err(ErrorReply::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

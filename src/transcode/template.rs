@@ -14,6 +14,8 @@
 
 use std::fmt;
 
+use smallvec::SmallVec;
+
 /// One segment of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
@@ -186,7 +188,9 @@ impl PathTemplate {
             }
             None => path,
         };
-        let parts: Vec<&str> = path.split('/').collect();
+        // On the stack for paths of up to eight segments: this runs for
+        // every REST request, and a `Vec` was an allocation each time.
+        let parts: SmallVec<[&str; 8]> = path.split('/').collect();
         let has_multi = self.segments.last() == Some(&Segment::Multi);
         let fixed = self.segments.len() - usize::from(has_multi);
         if parts.len() < fixed || (!has_multi && parts.len() != fixed) {
