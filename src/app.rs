@@ -7,8 +7,8 @@
 //!
 //! ```text
 //! Classify        which protocol: preflight, REST, gRPC-Web, gRPC or Connect, once
-//! AccessLog       one line and the metrics per request, when its body ends
 //! RequestId       x-request-id kept if acceptable, else made; on every answer
+//! AccessLog       one line and the metrics per request, when its body ends
 //! Cors            preflight → 204 / 403 here; every other answer decorated
 //! Shed            no permit → 503 / UNAVAILABLE; the permit rides in the body
 //! Dispatch        by protocol:
@@ -252,15 +252,16 @@ impl ApiBuilder {
             // First, so every layer below reads the protocol from the
             // request's type instead of its headers.
             .layer(ClassifyLayer::new(procedures))
-            // Outermost of the behaviour: every answer is logged and
-            // counted, the preflights, refusals and panics of the layers
-            // below included, with the latency the client saw.
-            .layer(AccessLogLayer::counting(Arc::clone(&metrics), &templates))
-            // Below the log, which reads the id from the answer; above
-            // everything that answers, so preflights, refusals and panics
-            // carry it too, and above the dispatch, so the services (and
-            // REST's forwarded metadata) see the checked id, not the raw one.
+            // Above everything that answers, so preflights, refusals and
+            // panics carry the id too, and above the dispatch, so the
+            // services (and REST's forwarded metadata) see the checked id,
+            // not the raw one. Above the log, which is handed the id in the
+            // request's body instead of looking it up in the answer.
             .layer(RequestIdLayer::new())
+            // Outermost of the behaviour that answers: every answer is
+            // logged and counted, the preflights, refusals and panics of
+            // the layers below included, with the latency the client saw.
+            .layer(AccessLogLayer::counting(Arc::clone(&metrics), &templates))
             // Above the shedding: a preflight is answered at once and never
             // refused 503 (a browser would report that as a CORS failure and
             // hide the answer); and the 503s, 504s and 500s from below carry
@@ -297,7 +298,7 @@ fn face<S>(protocol: Protocol, timeout: Duration, handler: S) -> Face<S> {
 
 /// The layers above the dispatch, outermost first; [`ApiBuilder::build`]
 /// stacks them.
-type Stack = Classify<AccessLog<RequestId<Cors<Shed<Dispatch>>>>>;
+type Stack = Classify<RequestId<AccessLog<Cors<Shed<Dispatch>>>>>;
 
 /// The body of every answer of the [`Api`]: the dispatched protocol's body
 /// or one of the layers' own answers, each layer's wrapper unboxed.

@@ -8,8 +8,8 @@
 //! ```text
 //! listener    accept, HTTP/1.1 + h2c (or TLS), hyper limits, drain on SIGTERM
 //! Classify    which protocol, once: preflight, REST, gRPC-Web (binary/text), gRPC, Connect
-//! AccessLog   one log line and the metrics per request, when its body ends
 //! RequestId   x-request-id kept if acceptable, else made; traceparent read
+//! AccessLog   one log line and the metrics per request, when its body ends
 //! Cors        preflight → 204 / 403 here; every other answer decorated
 //! Shed        no permit → 503 / UNAVAILABLE; the permit is held until the body ends
 //! Dispatch    by protocol:

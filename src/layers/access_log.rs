@@ -3,9 +3,10 @@
 //! ([`crate::access_log`]) when the body ends, so the latency covers the
 //! whole answer and a gRPC status from the trailers is known.
 //!
-//! The line names the request by the `x-request-id` the answer carries (the
-//! request-id layer below sets it on every answer, [`super::request_id`]),
-//! and by the trace id of a valid incoming `traceparent`.
+//! The line names the request by the id the request-id layer above chose
+//! ([`super::request_id`], handed down in the [`Classified`] body, the same
+//! id it sets on the answer), and by the trace id of a valid incoming
+//! `traceparent`.
 //!
 //! With [`AccessLogLayer::counting`] the same body also records the
 //! request's metrics ([`crate::metrics`]) at that moment, from the same
@@ -25,15 +26,12 @@ use std::{
     time::Instant,
 };
 
-use http::{Method, Request, Response, Uri};
+use http::{HeaderValue, Method, Request, Response, Uri};
 use http_body::Body as HttpBody;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use super::{
-    classify::Classified,
-    request_id::{X_REQUEST_ID, trace_id},
-};
+use super::{classify::Classified, request_id::trace_id};
 use crate::{
     access_log::{Counted, Entry, LoggedBody, TraceId},
     connect,
@@ -108,8 +106,9 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Classified<B>>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Classified<B>>) -> Self::Future {
         let arrival = Arrival {
+            request_id: request.body_mut().take_request_id(),
             started: Instant::now(),
             method: request.method().clone(),
             uri: request.uri().clone(),
@@ -164,6 +163,7 @@ struct Arrival {
     method: Method,
     uri: Uri,
     protocol: Protocol,
+    request_id: Option<HeaderValue>,
     trace_id: Option<TraceId>,
 }
 
@@ -222,7 +222,7 @@ where
                     response.headers().get(&GRPC_STATUS).cloned()
                 }
             },
-            request_id: response.headers().get(&X_REQUEST_ID).cloned(),
+            request_id: arrival.request_id,
             trace_id: arrival.trace_id,
         };
         Poll::Ready(Ok(response.map(|body| {
@@ -277,20 +277,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_entry_names_the_answers_request_id_and_the_requests_trace() {
+    async fn the_entry_names_the_requests_id_and_trace() {
         let service = AccessLogLayer::new().layer(service_fn(|_: Request<Classified<()>>| async {
-            let mut response = Response::new(Full::new(Bytes::new()));
-            response
-                .headers_mut()
-                .insert(&X_REQUEST_ID, http::HeaderValue::from_static("req-7"));
-            Ok::<_, Infallible>(response)
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
         }));
+        let mut body = Classified::new(Protocol::Rest, ());
+        body.set_request_id(http::HeaderValue::from_static("req-7"));
         let request = Request::post("/greet")
             .header(
                 "traceparent",
                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             )
-            .body(Classified::new(Protocol::Rest, ()))
+            .body(body)
             .expect("a valid request");
         let response = service.oneshot(request).await.expect("infallible");
         let entry = response.body().entry().expect("not written yet");

@@ -7,7 +7,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use http::Request;
+use http::{HeaderValue, Request};
 use tower::{Layer, Service};
 
 use crate::{connect::Procedures, protocol::Protocol};
@@ -21,19 +21,37 @@ use crate::{connect::Procedures, protocol::Protocol};
 /// so it cannot be stacked outside [`Classify`]: that would not compile.
 /// The body itself is handed on untouched by [`Classified::into_inner`]
 /// where the request leaves the stack for its protocol's handler.
+///
+/// The request id ([`super::request_id`]) rides here too, for the access
+/// log below it: a field read instead of a header looked up again.
 #[derive(Debug)]
 pub struct Classified<B> {
     protocol: Protocol,
+    request_id: Option<HeaderValue>,
     body: B,
 }
 
 impl<B> Classified<B> {
     pub fn new(protocol: Protocol, body: B) -> Self {
-        Classified { protocol, body }
+        Classified {
+            protocol,
+            request_id: None,
+            body,
+        }
     }
 
     pub fn protocol(&self) -> Protocol {
         self.protocol
+    }
+
+    /// Takes the id [`super::request_id`] chose for the request, once it
+    /// has.
+    pub fn take_request_id(&mut self) -> Option<HeaderValue> {
+        self.request_id.take()
+    }
+
+    pub fn set_request_id(&mut self, id: HeaderValue) {
+        self.request_id = Some(id);
     }
 
     pub fn into_inner(self) -> B {

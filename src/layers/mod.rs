@@ -6,8 +6,8 @@
 //! reason for each place, in [`crate::app`]:
 //!
 //! - [`classify`]: which protocol the request speaks, decided once;
-//! - [`access_log`]: one log line per request, when its body ends;
 //! - [`request_id`]: an `x-request-id` for every request and its answer;
+//! - [`access_log`]: one log line per request, when its body ends;
 //! - [`cors`]: preflights answered, every other answer decorated;
 //! - [`shed`]: a concurrency limit that refuses at once, held until the
 //!   response body ends;

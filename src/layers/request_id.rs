@@ -11,9 +11,9 @@
 //!   counter, across restarts and replicas by the prefix.
 //! - The request goes on with the chosen id in its `x-request-id` header, so
 //!   gRPC services see it and REST forwards it as metadata
-//!   ([`crate::transcode::forward`]); the answer gets it as its
-//!   `x-request-id`, replacing any a service set; the access line reads it
-//!   from there ([`super::access_log`]).
+//!   ([`crate::transcode::forward`]), and in its [`Classified`] body for the
+//!   access log below ([`super::access_log`]); the answer gets it as its
+//!   `x-request-id`, replacing any a service set.
 //!
 //! The trace id of a W3C `traceparent` ([`trace_id`]) is read for the access
 //! line by [`super::access_log`], where the line is built.
@@ -48,6 +48,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use super::classify::Classified;
 use crate::access_log::TraceId;
 
 /// The request and response header that names a request.
@@ -223,9 +224,9 @@ pub struct RequestId<S> {
     maker: std::sync::Arc<IdMaker>,
 }
 
-impl<S, B, ResBody> Service<Request<B>> for RequestId<S>
+impl<S, B, ResBody> Service<Request<Classified<B>>> for RequestId<S>
 where
-    S: Service<Request<B>, Response = Response<ResBody>>,
+    S: Service<Request<Classified<B>>, Response = Response<ResBody>>,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -235,7 +236,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<Classified<B>>) -> Self::Future {
         let id = match request.headers().get(&X_REQUEST_ID) {
             Some(id) if is_acceptable(id.as_bytes()) => {
                 let id = id.clone();
@@ -262,6 +263,7 @@ where
                 id
             }
         };
+        request.body_mut().set_request_id(id.clone());
         RequestIdFuture {
             future: self.inner.call(request),
             id: Some(id),
@@ -309,10 +311,17 @@ mod tests {
     use tower::{ServiceExt, service_fn};
 
     use super::*;
+    use crate::protocol::Protocol;
 
     /// Answers with the id the request arrived with, and an id of its own
     /// that the layer must replace.
-    async fn seen(request: Request<()>) -> Result<Response<String>, Infallible> {
+    async fn seen(mut request: Request<Classified<()>>) -> Result<Response<String>, Infallible> {
+        let handed = request.body_mut().take_request_id();
+        assert_eq!(
+            handed.as_ref(),
+            request.headers().get(&X_REQUEST_ID),
+            "the layers below are handed the id the services see"
+        );
         let ids: Vec<_> = request
             .headers()
             .get_all(&X_REQUEST_ID)
@@ -327,7 +336,7 @@ mod tests {
     }
 
     async fn call(layer: &RequestIdLayer, id: Option<&[u8]>) -> (String, HeaderValue) {
-        let mut request = Request::new(());
+        let mut request = Request::new(Classified::new(Protocol::Rest, ()));
         if let Some(id) = id {
             request
                 .headers_mut()
@@ -354,7 +363,7 @@ mod tests {
 
     #[tokio::test]
     async fn of_repeated_ids_the_first_acceptable_one_is_the_only_one_passed_on() {
-        let mut request = Request::new(());
+        let mut request = Request::new(Classified::new(Protocol::Rest, ()));
         let headers = request.headers_mut();
         headers.append(&X_REQUEST_ID, HeaderValue::from_static("first"));
         headers.append(&X_REQUEST_ID, HeaderValue::from_static("second"));
