@@ -95,11 +95,24 @@ impl Entry {
         let lines = block.get(5..).unwrap_or_default();
         for line in lines.split(|&b| b == b'\n') {
             if let Some(value) = line.strip_prefix(b"grpc-status:")
-                && let Ok(value) = HeaderValue::from_bytes(value.trim_ascii())
+                && let Some(value) = status_value(value.trim_ascii())
             {
                 self.grpc_status = Some(value);
             }
         }
+    }
+}
+
+/// A `grpc-status` read from a gRPC-Web trailer frame as a header value:
+/// one of the seventeen codes' own static text (no allocation, where
+/// `HeaderValue::from_bytes` copies), else a copy of whatever it says.
+fn status_value(text: &[u8]) -> Option<HeaderValue> {
+    const CODES: [&str; 17] = [
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+    ];
+    match CODES.iter().find(|code| code.as_bytes() == text) {
+        Some(code) => Some(HeaderValue::from_static(code)),
+        None => HeaderValue::from_bytes(text).ok(),
     }
 }
 
@@ -455,6 +468,19 @@ mod tests {
     }
 
     const TRACE: &[u8; 32] = b"4bf92f3577b34da6a3ce929d0e0e4736";
+
+    #[test]
+    fn a_grpc_web_trailer_frame_gives_its_status_as_written() {
+        for (status, expected) in [("0", "0"), ("16", "16"), (" 14 ", "14"), ("99", "99")] {
+            let mut entry = entry("/greet.v1.GreetService/Greet");
+            entry.grpc_status = None;
+            let block = format!("grpc-status:{status}\r\ngrpc-message:x\r\n");
+            let mut frame = vec![0x80, 0, 0, 0, block.len() as u8];
+            frame.extend_from_slice(block.as_bytes());
+            entry.observe(&Frame::data(Bytes::from(frame)));
+            assert_eq!(entry.grpc_status.unwrap(), expected, "{status:?}");
+        }
+    }
 
     #[test]
     fn the_plain_line_is_as_it_was_without_a_request_id() {
