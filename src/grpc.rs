@@ -22,15 +22,13 @@ use std::{
     task::{Context, Poll},
 };
 
+use futures_util::future::BoxFuture;
 use futures_util::future::{Either, Ready, ready};
 use http::{HeaderValue, header};
 use prost_reflect::DescriptorPool;
 use tonic::{Request, Response, Status, body::Body, server::NamedService};
 use tonic_web::{GrpcWebLayer, GrpcWebService};
-use tower::{
-    Layer, ServiceExt,
-    util::{BoxCloneSyncService, Oneshot},
-};
+use tower::{Layer, ServiceExt};
 
 pub use body::RequestBody;
 pub use text::Base64Error;
@@ -108,8 +106,15 @@ pub enum DescribeError {
     NotUnary(&'static str),
 }
 
-type BoxedService =
-    BoxCloneSyncService<http::Request<RequestBody>, http::Response<Body>, Infallible>;
+/// A service's answer, boxed: the one allocation a call through the table
+/// costs.
+pub type ServiceFuture = BoxFuture<'static, Result<http::Response<Body>, Infallible>>;
+
+/// A service of the table, called through a shared reference: each call
+/// clones the service itself (a tonic server's clone is a reference-count
+/// bump) and boxes its answer. tower's `BoxCloneSyncService` needed its
+/// box cloned first, a second allocation on every gRPC call.
+type BoxedService = Box<dyn Fn(http::Request<RequestBody>) -> ServiceFuture + Send + Sync>;
 
 /// One service of the table, with the arity of each of its methods.
 struct Entry {
@@ -159,8 +164,8 @@ impl ServiceTableBuilder {
             + 'static,
         S::Future: Send + 'static,
     {
-        self.services
-            .push((S::NAME, BoxCloneSyncService::new(service)));
+        let call = move |request| -> ServiceFuture { Box::pin(service.clone().oneshot(request)) };
+        self.services.push((S::NAME, Box::new(call)));
         self
     }
 
@@ -271,10 +276,7 @@ where
 {
     type Response = http::Response<Body>;
     type Error = Infallible;
-    type Future = Either<
-        Oneshot<BoxedService, http::Request<RequestBody>>,
-        Ready<Result<http::Response<Body>, Infallible>>,
-    >;
+    type Future = Either<ServiceFuture, Ready<Result<http::Response<Body>, Infallible>>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -286,7 +288,7 @@ where
                 let (limit, text) = (self.limit, self.text);
                 let request =
                     request.map(|body| RequestBody::new(Body::new(body), arity, limit, text));
-                Either::Left(entry.service.clone().oneshot(request))
+                Either::Left((entry.service)(request))
             }
             // An unknown service, as tonic answers it.
             None => Either::Right(ready(Ok(Status::unimplemented("").into_http()))),
