@@ -6,21 +6,29 @@
 //! It knows nothing of the API: `main` runs the [`crate::Api`] and the demo
 //! page ([`crate::web`]) through the same [`run`].
 
-use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
+use std::{
+    cell::RefCell,
+    convert::Infallible,
+    future::Future,
+    sync::Arc,
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
+
+use futures_util::future::Either;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto, graceful::GracefulShutdown},
-    service::TowerToHyperService,
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     net::TcpListener,
     sync::Semaphore,
 };
-use tower::Service;
+use tower::{Service, ServiceExt, util::Oneshot};
 
 use crate::{config::Transport, metrics::Metrics};
 
@@ -91,7 +99,7 @@ pub async fn run<S, B>(
         // keep-alive re-armed a timer on every frame: ~1.3k instructions
         // a gRPC request, `bench/profile`.)
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&TCP_KEEPALIVE);
-        let service = TowerToHyperService::new(service.clone());
+        let service = HyperService::new(service.clone());
         let builder = Arc::clone(&builder);
         let watcher = graceful.watcher();
         let tls = tls.clone();
@@ -137,7 +145,7 @@ pub async fn run<S, B>(
 async fn serve<I, S, B>(
     builder: &auto::Builder<TokioExecutor>,
     io: I,
-    service: TowerToHyperService<S>,
+    service: HyperService<S>,
     watcher: hyper_util::server::graceful::Watcher,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
@@ -153,6 +161,50 @@ where
 {
     let connection = builder.serve_connection(TokioIo::new(io), service);
     watcher.watch(connection).await
+}
+
+/// A tower service as hyper calls it, one per connection.
+///
+/// hyper calls through `&self`, tower through `&mut self`; hyper-util's
+/// `TowerToHyperService` bridges the two by cloning the service for every
+/// request and driving the clone through a `Oneshot` (ready, then call).
+/// For the API that clone is seven reference counts up and down, and the
+/// `Oneshot` moves the ~900-byte request future once more: a few hundred
+/// instructions a request (`bench/profile`). Here the connection's one
+/// service sits in a `RefCell` (hyper calls it from the connection's task,
+/// one call at a time, never re-entrantly): a service that is ready at once
+/// (the API always is) is called in place; one that is not is cloned and
+/// driven by a `Oneshot`, as hyper-util would.
+pub struct HyperService<S> {
+    service: RefCell<S>,
+}
+
+impl<S> HyperService<S> {
+    pub fn new(service: S) -> Self {
+        HyperService {
+            service: RefCell::new(service),
+        }
+    }
+}
+
+impl<S, R> hyper::service::Service<R> for HyperService<S>
+where
+    S: Service<R, Error = Infallible> + Clone,
+{
+    type Response = S::Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, Oneshot<S, R>>;
+
+    fn call(&self, request: R) -> Self::Future {
+        let mut service = self.service.borrow_mut();
+        let mut cx = Context::from_waker(Waker::noop());
+        match service.poll_ready(&mut cx) {
+            Poll::Ready(Ok(())) => Either::Left(service.call(request)),
+            Poll::Ready(Err(never)) => match never {},
+            // The `Oneshot` asks again with the request's own waker.
+            Poll::Pending => Either::Right(service.clone().oneshot(request)),
+        }
+    }
 }
 
 /// hyper's settings, from the transport limits.
@@ -206,5 +258,52 @@ pub async fn stop_signal() -> StopSignal {
     tokio::select! {
         () = ctrl_c => StopSignal::Interrupt,
         () = terminate => StopSignal::Terminate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use hyper::service::Service as _;
+
+    use super::*;
+
+    /// Ready only on every other ask, counting its calls.
+    #[derive(Clone, Default)]
+    struct Hesitant {
+        asked: Arc<AtomicUsize>,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl Service<u32> for Hesitant {
+        type Response = u32;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<u32, Infallible>>;
+
+        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            if self.asked.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, request: u32) -> Self::Future {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok(request * 2))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_ready_service_is_called_in_place_and_a_waiting_one_is_waited_for() {
+        let inner = Hesitant::default();
+        let service = HyperService::new(inner.clone());
+        // The first ask is refused: the call waits for readiness.
+        assert_eq!(service.call(1).await, Ok(2));
+        // The next ask is granted: called at once.
+        inner.asked.store(1, Ordering::SeqCst);
+        assert_eq!(service.call(2).await, Ok(4));
+        assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
     }
 }
