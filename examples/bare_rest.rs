@@ -19,6 +19,11 @@ async fn greet(_body: Bytes) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], GREETING)
 }
 
+/// The gateway's allocator (`src/main.rs`), so the comparison is like for
+/// like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = std::env::args()

@@ -8,6 +8,11 @@ use std::net::SocketAddr;
 
 use greet_gateway::{grpc::Greeter, pb::greet::v1::greet_service_server::GreetServiceServer};
 
+/// The gateway's allocator (`src/main.rs`), so the comparison is like for
+/// like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr: SocketAddr = std::env::args()
