@@ -218,9 +218,13 @@ impl ServiceTableBuilder {
     }
 }
 
-/// `/<service>/<method>`, split.
+/// `/<service>/<method>`, split (at the first `/` after the leading one,
+/// found byte by byte: cheaper than `str::split_once`'s searcher on every
+/// gRPC call).
 fn split_path(path: &str) -> Option<(&str, &str)> {
-    path.strip_prefix('/')?.split_once('/')
+    let rest = path.strip_prefix('/')?;
+    let at = rest.bytes().position(|b| b == b'/')?;
+    Some((&rest[..at], &rest[at + 1..]))
 }
 
 impl ServiceTable {

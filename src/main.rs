@@ -25,7 +25,10 @@ use tracing_subscriber::EnvFilter;
 /// allocations (hyper's, h2's, tonic's and ours), and glibc spent ~170
 /// instructions on each allocate-and-free pair where mimalloc spends about
 /// half; `bench/profile` counts 1.4k (REST) to 3.3k (gRPC-Web) fewer
-/// instructions a request. Its v2 line, the faster of the two here.
+/// instructions a request. Its v2 line, the faster of the two here, built
+/// without transparent huge pages (`no_thp`): where the kernel grants them
+/// on request (`madvise`, a common default), mimalloc asks for them and
+/// the idle process grew from 9 to 21 MiB resident.
 /// The reference servers of the benchmarks (`examples/bare_rest.rs`,
 /// `examples/plain_tonic.rs`) use it too, so comparisons stay like for like.
 #[global_allocator]

@@ -103,15 +103,17 @@ fn has_no_side_effects(method: &MethodDescriptor) -> bool {
     )
 }
 
-/// `/<service>/<method>`: two non-empty segments. Cheap: one search for the
-/// second `/`, no allocation.
+/// `/<service>/<method>`: two non-empty segments. Cheap: one pass over the
+/// bytes, no allocation (every REST request asks, `str::find`'s searcher
+/// cost ~100 instructions more on `/greet`).
 pub fn is_method_shaped(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
+    let Some(rest) = path.as_bytes().strip_prefix(b"/") else {
         return false;
     };
-    match rest.find('/') {
-        Some(at) => at > 0 && at + 1 < rest.len() && !rest[at + 1..].contains('/'),
-        None => false,
+    let mut slashes = rest.iter().enumerate().filter(|(_, b)| **b == b'/');
+    match (slashes.next(), slashes.next()) {
+        (Some((at, _)), None) => at > 0 && at + 1 < rest.len(),
+        _ => false,
     }
 }
 
