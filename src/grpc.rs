@@ -19,7 +19,7 @@ mod unary;
 use std::{
     convert::Infallible,
     sync::Arc,
-    task::{Context, Poll},
+    task::{Context, Poll, Waker},
 };
 
 use futures_util::future::BoxFuture;
@@ -164,7 +164,16 @@ impl ServiceTableBuilder {
             + 'static,
         S::Future: Send + 'static,
     {
-        let call = move |request| -> ServiceFuture { Box::pin(service.clone().oneshot(request)) };
+        let call = move |request| -> ServiceFuture {
+            // tonic's servers are always ready: called at once, without a
+            // `Oneshot` moving the request and the future once more.
+            let mut service = service.clone();
+            match service.poll_ready(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(Ok(())) => Box::pin(service.call(request)),
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => Box::pin(service.oneshot(request)),
+            }
+        };
         self.services.push((S::NAME, Box::new(call)));
         self
     }
