@@ -10,6 +10,7 @@
 
 use bytes::{Bytes, BytesMut};
 use http::StatusCode;
+use http_body::Body as _;
 use http_body_util::{BodyExt, Limited};
 use tonic::{Code, Status};
 
@@ -100,6 +101,11 @@ where
                 both.extend_from_slice(&data);
                 joined = Some(both);
             }
+        }
+        // A body that knows it is complete (all of its `Content-Length`
+        // read) is not polled once more just to hear so.
+        if body.is_end_stream() {
+            break;
         }
     }
     Ok(joined.map(BytesMut::freeze).or(first).unwrap_or_default())
