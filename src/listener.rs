@@ -282,7 +282,7 @@ mod tests {
         type Future = std::future::Ready<Result<u32, Infallible>>;
 
         fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-            if self.asked.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+            if self.asked.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
