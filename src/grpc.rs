@@ -19,16 +19,15 @@ mod unary;
 use std::{
     convert::Infallible,
     sync::Arc,
-    task::{Context, Poll, Waker},
+    task::{Context, Poll},
 };
 
-use futures_util::future::BoxFuture;
-use futures_util::future::{Either, Ready, ready};
+use futures_util::future::{BoxFuture, Either, Ready, ready};
 use http::{HeaderValue, header};
 use prost_reflect::DescriptorPool;
 use tonic::{Request, Response, Status, body::Body, server::NamedService};
 use tonic_web::{GrpcWebLayer, GrpcWebService};
-use tower::{Layer, ServiceExt};
+use tower::Layer;
 
 pub use body::RequestBody;
 pub use text::Base64Error;
@@ -41,6 +40,7 @@ use crate::{
         GreetRequest, GreetResponse,
         greet_service_server::{GreetService, GreetServiceServer},
     },
+    ready::call_ready,
 };
 
 /// The implementation of `greet.v1.GreetService`.
@@ -164,16 +164,9 @@ impl ServiceTableBuilder {
             + 'static,
         S::Future: Send + 'static,
     {
-        let call = move |request| -> ServiceFuture {
-            // tonic's servers are always ready: called at once, without a
-            // `Oneshot` moving the request and the future once more.
-            let mut service = service.clone();
-            match service.poll_ready(&mut Context::from_waker(Waker::noop())) {
-                Poll::Ready(Ok(())) => Box::pin(service.call(request)),
-                Poll::Ready(Err(never)) => match never {},
-                Poll::Pending => Box::pin(service.oneshot(request)),
-            }
-        };
+        // tonic's servers are always ready: called at once ([`call_ready`]).
+        let call =
+            move |request| -> ServiceFuture { Box::pin(call_ready(&mut service.clone(), request)) };
         self.services.push((S::NAME, Box::new(call)));
         self
     }

@@ -60,6 +60,7 @@ pub mod openapi;
 pub mod pb;
 pub mod process_metrics;
 pub mod protocol;
+pub mod ready;
 pub mod request_error;
 pub mod rfc3339;
 pub mod status;

@@ -6,14 +6,7 @@
 //! It knows nothing of the API: `main` runs the [`crate::Api`] and the demo
 //! page ([`crate::web`]) through the same [`run`].
 
-use std::{
-    cell::RefCell,
-    convert::Infallible,
-    future::Future,
-    sync::Arc,
-    task::{Context, Poll, Waker},
-    time::Duration,
-};
+use std::{cell::RefCell, convert::Infallible, future::Future, sync::Arc, time::Duration};
 
 use futures_util::future::Either;
 
@@ -28,9 +21,9 @@ use tokio::{
     net::TcpListener,
     sync::Semaphore,
 };
-use tower::{Service, ServiceExt, util::Oneshot};
+use tower::{Service, util::Oneshot};
 
-use crate::{config::Transport, metrics::Metrics};
+use crate::{config::Transport, metrics::Metrics, ready::call_ready};
 
 /// Probe a connection idle for 60 s every 20 s; three unanswered probes
 /// close it (a dead peer is gone within two minutes).
@@ -172,9 +165,8 @@ where
 /// `Oneshot` moves the ~900-byte request future once more: a few hundred
 /// instructions a request (`bench/profile`). Here the connection's one
 /// service sits in a `RefCell` (hyper calls it from the connection's task,
-/// one call at a time, never re-entrantly): a service that is ready at once
-/// (the API always is) is called in place; one that is not is cloned and
-/// driven by a `Oneshot`, as hyper-util would.
+/// one call at a time, never re-entrantly) and is called by [`call_ready`]:
+/// in place when it is ready at once (the API always is).
 pub struct HyperService<S> {
     service: RefCell<S>,
 }
@@ -196,14 +188,7 @@ where
     type Future = Either<S::Future, Oneshot<S, R>>;
 
     fn call(&self, request: R) -> Self::Future {
-        let mut service = self.service.borrow_mut();
-        let mut cx = Context::from_waker(Waker::noop());
-        match service.poll_ready(&mut cx) {
-            Poll::Ready(Ok(())) => Either::Left(service.call(request)),
-            Poll::Ready(Err(never)) => match never {},
-            // The `Oneshot` asks again with the request's own waker.
-            Poll::Pending => Either::Right(service.clone().oneshot(request)),
-        }
+        call_ready(&mut self.service.borrow_mut(), request)
     }
 }
 
@@ -258,52 +243,5 @@ pub async fn stop_signal() -> StopSignal {
     tokio::select! {
         () = ctrl_c => StopSignal::Interrupt,
         () = terminate => StopSignal::Terminate,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use hyper::service::Service as _;
-
-    use super::*;
-
-    /// Ready only on every other ask, counting its calls.
-    #[derive(Clone, Default)]
-    struct Hesitant {
-        asked: Arc<AtomicUsize>,
-        calls: Arc<AtomicUsize>,
-    }
-
-    impl Service<u32> for Hesitant {
-        type Response = u32;
-        type Error = Infallible;
-        type Future = std::future::Ready<Result<u32, Infallible>>;
-
-        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-            if self.asked.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Poll::Ready(Ok(()))
-        }
-
-        fn call(&mut self, request: u32) -> Self::Future {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            std::future::ready(Ok(request * 2))
-        }
-    }
-
-    #[tokio::test]
-    async fn a_ready_service_is_called_in_place_and_a_waiting_one_is_waited_for() {
-        let inner = Hesitant::default();
-        let service = HyperService::new(inner.clone());
-        // The first ask is refused: the call waits for readiness.
-        assert_eq!(service.call(1).await, Ok(2));
-        // The next ask is granted: called at once.
-        inner.asked.store(1, Ordering::SeqCst);
-        assert_eq!(service.call(2).await, Ok(4));
-        assert_eq!(inner.calls.load(Ordering::SeqCst), 2);
     }
 }
