@@ -222,8 +222,9 @@ impl ServiceTableBuilder {
 
 /// `/<service>/<method>`, split (at the first `/` after the leading one,
 /// found byte by byte: cheaper than `str::split_once`'s searcher on every
-/// gRPC call).
-fn split_path(path: &str) -> Option<(&str, &str)> {
+/// gRPC call). Connect's path check reads paths the same way
+/// ([`crate::connect::procedures::is_method_shaped`]).
+pub fn split_path(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix('/')?;
     let at = rest.bytes().position(|b| b == b'/')?;
     Some((&rest[..at], &rest[at + 1..]))

@@ -103,18 +103,13 @@ fn has_no_side_effects(method: &MethodDescriptor) -> bool {
     )
 }
 
-/// `/<service>/<method>`: two non-empty segments. Cheap: one pass over the
-/// bytes, no allocation (every REST request asks, `str::find`'s searcher
-/// cost ~100 instructions more on `/greet`).
+/// `/<service>/<method>`: two non-empty segments, split as the gRPC service
+/// table splits a path ([`crate::grpc::split_path`], a byte scan: every REST
+/// request asks, so no char searcher and no allocation).
 pub fn is_method_shaped(path: &str) -> bool {
-    let Some(rest) = path.as_bytes().strip_prefix(b"/") else {
-        return false;
-    };
-    let mut slashes = rest.iter().enumerate().filter(|(_, b)| **b == b'/');
-    match (slashes.next(), slashes.next()) {
-        (Some((at, _)), None) => at > 0 && at + 1 < rest.len(),
-        _ => false,
-    }
+    crate::grpc::split_path(path).is_some_and(|(service, method)| {
+        !service.is_empty() && !method.is_empty() && !method.as_bytes().contains(&b'/')
+    })
 }
 
 /// Length first, then bytes: a binary search compares bytes only with
