@@ -58,19 +58,21 @@ fn client_types_declare_exactly_the_modules_exports() {
             .collect()
     };
     let (declared, implemented) = (names("declared"), names("implemented"));
+    // The names of `these` that `those` lacks.
+    let lacking = |these: &[String], those: &[String]| -> Vec<String> {
+        these
+            .iter()
+            .filter(|name| !those.contains(name))
+            .cloned()
+            .collect()
+    };
 
-    let undeclared: Vec<&String> = implemented
-        .iter()
-        .filter(|name| !declared.contains(name))
-        .collect();
+    let undeclared = lacking(&implemented, &declared);
     assert!(
         undeclared.is_empty(),
         "web/client.js exports {undeclared:?}, which web/client.d.ts does not declare"
     );
-    let missing: Vec<&String> = declared
-        .iter()
-        .filter(|name| !implemented.contains(name))
-        .collect();
+    let missing = lacking(&declared, &implemented);
     assert!(
         missing.is_empty(),
         "web/client.d.ts declares {missing:?}, which web/client.js does not export"
