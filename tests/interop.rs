@@ -41,6 +41,18 @@ const INVALID_ARGUMENT_CASES: [(&str, &str); 4] = [
     ),
 ];
 
+/// The requests a browser page sends: `greeting`, then each of
+/// [`INVALID_ARGUMENT_CASES`]' bodies.
+fn greeting_then_invalid_cases(greeting: Value) -> Vec<Value> {
+    std::iter::once(greeting)
+        .chain(
+            INVALID_ARGUMENT_CASES
+                .iter()
+                .map(|(request, _)| serde_json::from_str::<Value>(request).unwrap()),
+        )
+        .collect()
+}
+
 #[test]
 fn connect_grpc_web_clients_greet_and_get_invalid_argument() {
     // connect-web speaks through fetch, as in a browser; connect-node
@@ -145,12 +157,7 @@ fn grpc_web_runtime_in_chromium_greets_and_gets_every_invalid_argument_in_both_m
     let Some(browser) = Chromium::find("gen/browser/grpc-web.js") else {
         return;
     };
-    let mut requests = vec![json!({"name": "Alice", "lang": "fr"})];
-    requests.extend(
-        INVALID_ARGUMENT_CASES
-            .iter()
-            .map(|(request, _)| serde_json::from_str::<Value>(request).unwrap()),
-    );
+    let requests = greeting_then_invalid_cases(json!({"name": "Alice", "lang": "fr"}));
     let gateway = browser.gateway();
 
     for (mode, protocol) in [
@@ -192,12 +199,7 @@ fn connect_protocol_in_chromium_greets_and_gets_every_invalid_argument_across_or
     let Some(browser) = Chromium::find("gen/browser/connect.js") else {
         return;
     };
-    let mut requests = vec![json!({"name": "Alice", "lang": "es"})];
-    requests.extend(
-        INVALID_ARGUMENT_CASES
-            .iter()
-            .map(|(request, _)| serde_json::from_str::<Value>(request).unwrap()),
-    );
+    let requests = greeting_then_invalid_cases(json!({"name": "Alice", "lang": "es"}));
     let gateway = browser.gateway();
     let kinds = ["connect-json", "connect-binary"];
     for kind in kinds {
