@@ -165,14 +165,13 @@ impl ServiceTableBuilder {
         S::Future: Send + 'static,
     {
         // tonic's servers are always ready: called at once ([`call_ready`]).
-        // Each arm boxed on its own: boxing the `Either` would size every
-        // box for the rare `Oneshot` (request and service inside), ~0.2k
-        // instructions a gRPC call more (`bench/profile`).
         let call = move |request| -> ServiceFuture {
-            match call_ready(&mut service.clone(), request) {
-                Either::Left(called) => Box::pin(called),
-                Either::Right(waiting) => Box::pin(waiting),
-            }
+            call_ready(
+                &mut service.clone(),
+                request,
+                |called| -> ServiceFuture { Box::pin(called) },
+                |waiting| -> ServiceFuture { Box::pin(waiting) },
+            )
         };
         self.services.push((S::NAME, Box::new(call)));
         self

@@ -188,7 +188,12 @@ where
     type Future = Either<S::Future, Oneshot<S, R>>;
 
     fn call(&self, request: R) -> Self::Future {
-        call_ready(&mut self.service.borrow_mut(), request)
+        call_ready(
+            &mut *self.service.borrow_mut(),
+            request,
+            Either::Left,
+            Either::Right,
+        )
     }
 }
 
