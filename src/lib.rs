@@ -23,8 +23,9 @@
 //! ```
 //!
 //! The modules, one job each:
-//! - the request path: [`listener`] (accept loop, hyper settings, TLS,
-//!   graceful shutdown), [`app`] (the stack, dispatch by protocol),
+//! - the request path: [`listener`] (accept loop, hyper settings, TLS),
+//!   [`graceful`] (the open connections told to close, and waited for),
+//!   [`ready`] (a tower service called in place when ready), [`app`] (the stack, dispatch by protocol),
 //!   [`layers`] (one tower layer per concern), [`protocol`] (which face a
 //!   request is for, each face's error shape).
 //! - the domain and its services: [`greeter`] (the greeting rules; no HTTP),
@@ -49,6 +50,7 @@ pub mod app;
 pub mod config;
 pub mod connect;
 pub mod cors;
+pub mod graceful;
 pub mod greeter;
 pub mod grpc;
 pub mod layers;

@@ -14,7 +14,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto, graceful::GracefulShutdown},
+    server::conn::auto,
 };
 use tokio::{
     io::{AsyncRead, AsyncWrite},
@@ -23,7 +23,12 @@ use tokio::{
 };
 use tower::{Service, util::Oneshot};
 
-use crate::{config::Transport, metrics::Metrics, ready::call_ready};
+use crate::{
+    config::Transport,
+    graceful::{Shutdown, Watcher},
+    metrics::Metrics,
+    ready::call_ready,
+};
 
 /// Probe a connection idle for 60 s every 20 s; three unanswered probes
 /// close it (a dead peer is gone within two minutes).
@@ -62,7 +67,7 @@ pub async fn run<S, B>(
     let builder = Arc::new(connection_builder(&transport));
     let tls = transport.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let connections = Arc::new(Semaphore::new(transport.max_connections));
-    let graceful = GracefulShutdown::new();
+    let graceful = Shutdown::default();
     let mut shutdown = std::pin::pin!(shutdown);
 
     loop {
@@ -139,7 +144,7 @@ async fn serve<I, S, B>(
     builder: &auto::Builder<TokioExecutor>,
     io: I,
     service: HyperService<S>,
-    watcher: hyper_util::server::graceful::Watcher,
+    watcher: Watcher,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
