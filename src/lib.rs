@@ -25,6 +25,7 @@
 //! The modules, one job each:
 //! - the request path: [`listener`] (accept loop, hyper settings, TLS),
 //!   [`graceful`] (the open connections told to close, and waited for),
+//!   [`header_timer`] (hyper's header-read deadline, one timer a connection),
 //!   [`ready`] (a tower service called in place when ready), [`app`] (the stack, dispatch by protocol),
 //!   [`layers`] (one tower layer per concern), [`protocol`] (which face a
 //!   request is for, each face's error shape).
@@ -53,6 +54,7 @@ pub mod cors;
 pub mod graceful;
 pub mod greeter;
 pub mod grpc;
+pub mod header_timer;
 pub mod layers;
 pub mod listener;
 pub mod log_sink;

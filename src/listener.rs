@@ -26,6 +26,7 @@ use tower::{Service, util::Oneshot};
 use crate::{
     config::Transport,
     graceful::{Shutdown, Watcher},
+    header_timer::ConnectionTimer,
     metrics::Metrics,
     ready::call_ready,
 };
@@ -64,7 +65,7 @@ pub async fn run<S, B>(
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let builder = Arc::new(connection_builder(&transport));
+    let builder = connection_builder(&transport);
     let tls = transport.tls.clone().map(tokio_rustls::TlsAcceptor::from);
     let connections = Arc::new(Semaphore::new(transport.max_connections));
     let graceful = Shutdown::default();
@@ -98,7 +99,9 @@ pub async fn run<S, B>(
         // a gRPC request, `bench/profile`.)
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&TCP_KEEPALIVE);
         let service = HyperService::new(service.clone());
-        let builder = Arc::clone(&builder);
+        // hyper's header-read deadline, on a timer of this connection's own.
+        let mut builder = builder.clone();
+        builder.http1().timer(ConnectionTimer::default());
         let watcher = graceful.watcher();
         let tls = tls.clone();
         let handshake_timeout = transport.header_read_timeout;
@@ -207,8 +210,7 @@ fn connection_builder(transport: &Transport) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
-        // Slow-loris: the whole head must arrive within this time.
+        // Slow-loris (on a timer each connection gets in `run`): the whole head must arrive within this time.
         .header_read_timeout(transport.header_read_timeout)
         // A head larger than this buffer is answered 431 by hyper.
         .max_buf_size(transport.max_header_bytes);

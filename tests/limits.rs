@@ -72,6 +72,40 @@ async fn a_slow_loris_is_disconnected_after_the_header_read_timeout() {
     assert_eq!(app.post_greet(r#"{"name":"Alice"}"#).await.status(), 200);
 }
 
+/// The deadline is armed anew for every request head on a keep-alive
+/// connection: a client that turns slow after a served request is cut off
+/// as well, one timeout after it started the next head.
+#[tokio::test]
+async fn a_slow_loris_after_a_served_request_is_disconnected_too() {
+    let app = spawn_app_with(&["--header-read-timeout", "300ms"]).await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let body = r#"{"name":"Alice"}"#;
+    let request = format!(
+        "POST /greet HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let n = stream.read(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.contains("Hello, Alice!"), "{answer}");
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    stream
+        .write_all(b"POST /greet HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "the server kept a half-sent second head open");
+    assert!(
+        started.elapsed() < Duration::from_millis(290),
+        "the deadline counts from the end of the first answer, not from the second head"
+    );
+}
+
 #[tokio::test]
 async fn a_stalled_rest_body_gets_504_json() {
     let app = spawn_app_with(&["--request-timeout", "300ms"]).await;
