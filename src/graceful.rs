@@ -27,8 +27,8 @@ use pin_project_lite::pin_project;
 use slab::Slab;
 use tokio::sync::Notify;
 
-/// The trigger side: hands out [`Watched`] connections, then signals them
-/// all and waits for them.
+/// The trigger side: hands out a [`Watcher`] per accepted connection, then
+/// signals them all and waits for them.
 pub struct Shutdown {
     shared: Arc<Shared>,
 }

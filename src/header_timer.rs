@@ -27,9 +27,9 @@ use tokio::time::Sleep;
 /// A connection's spare `Sleep`, between one armed deadline and the next.
 type Spare = Arc<Mutex<Option<Pin<Box<Sleep>>>>>;
 
-/// hyper's timer for one connection (a fresh one per connection: its spare
-/// `Sleep` belongs to that connection's runtime and task).
-#[derive(Default, Clone)]
+/// hyper's timer for one connection (a fresh one per connection, never
+/// shared: its spare `Sleep` belongs to that connection's runtime and task).
+#[derive(Default)]
 pub struct ConnectionTimer {
     spare: Spare,
 }
@@ -61,6 +61,7 @@ impl hyper::rt::Timer for ConnectionTimer {
 
 /// An armed deadline; dropped, its `Sleep` goes back to the connection.
 struct Lent {
+    /// Always `Some` until `drop` hands it back.
     sleep: Option<Pin<Box<Sleep>>>,
     home: Spare,
 }
@@ -69,10 +70,11 @@ impl Future for Lent {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.sleep.as_mut() {
-            Some(sleep) => sleep.as_mut().poll(cx),
-            None => Poll::Ready(()),
-        }
+        self.sleep
+            .as_mut()
+            .expect("a lent Sleep is only taken back on drop")
+            .as_mut()
+            .poll(cx)
     }
 }
 

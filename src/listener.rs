@@ -99,9 +99,13 @@ pub async fn run<S, B>(
         // a gRPC request, `bench/profile`.)
         let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&TCP_KEEPALIVE);
         let service = HyperService::new(service.clone());
-        // hyper's header-read deadline, on a timer of this connection's own.
+        // Slow-loris: the whole head must arrive within this time, on a
+        // timer of this connection's own (`header_timer`).
         let mut builder = builder.clone();
-        builder.http1().timer(ConnectionTimer::default());
+        builder
+            .http1()
+            .timer(ConnectionTimer::default())
+            .header_read_timeout(transport.header_read_timeout);
         let watcher = graceful.watcher();
         let tls = tls.clone();
         let handshake_timeout = transport.header_read_timeout;
@@ -210,8 +214,8 @@ fn connection_builder(transport: &Transport) -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        // Slow-loris (on a timer each connection gets in `run`): the whole head must arrive within this time.
-        .header_read_timeout(transport.header_read_timeout)
+        // The header-read deadline is set in `run`, with each connection's
+        // timer: hyper refuses to serve a deadline that has no timer.
         // A head larger than this buffer is answered 431 by hyper.
         .max_buf_size(transport.max_header_bytes);
     builder
