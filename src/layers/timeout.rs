@@ -17,10 +17,13 @@
 //! trailers-only refusal into a gRPC-Web one), so browsers see
 //! `grpc-status: 4` with no gRPC-Web framing written here.
 //!
-//! The deadline costs nothing until something waits: the timer is polled
-//! only after the inner future or body is not ready, and the body's timer
-//! is allocated only then (a unary answer never waits once its head is
-//! out). A body that never waits is never cut.
+//! The deadline costs nothing until something waits: the timer is made
+//! (and allocated) only when the inner future or body is not ready. A unary
+//! call's handler usually answers at its first poll, and its answer's body
+//! never waits once the head is out; tokio's `timeout_at` would make a
+//! `Sleep` for each request all the same (the runtime's handle fetched and
+//! its reference count raised and lowered). A body that never waits is
+//! never cut.
 //!
 //! Why not tower-http's timeouts (0.6): `Timeout` answers an empty body with
 //! one fixed status (408 by default) in every protocol, reads no
@@ -110,7 +113,8 @@ where
         let now = Instant::now();
         let deadline = now.checked_add(limit).unwrap_or(now + FOREVER);
         TimeoutFuture {
-            future: tokio::time::timeout_at(deadline, self.inner.call(request)),
+            future: self.inner.call(request),
+            timer: None,
             deadline,
             refusal: Refusal::TimedOut(limit),
             protocol: self.protocol,
@@ -122,7 +126,9 @@ pin_project! {
     /// The future of [`Timeout`].
     pub struct TimeoutFuture<F> {
         #[pin]
-        future: tokio::time::Timeout<F>,
+        future: F,
+        // Made the first time the inner future waits.
+        timer: Option<Pin<Box<Sleep>>>,
         deadline: Instant,
         refusal: Refusal,
         protocol: Protocol,
@@ -137,9 +143,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let answer = match ready!(this.future.poll(cx)) {
-            Ok(answer) => answer?,
-            Err(_elapsed) => {
+        let answer = match this.future.poll(cx) {
+            Poll::Ready(answer) => answer?,
+            Poll::Pending => {
+                ready!(wait_until(this.timer, *this.deadline, cx));
                 let refusal = this.refusal.response(*this.protocol);
                 return Poll::Ready(Ok(refusal.map(Either::Right)));
             }
@@ -156,6 +163,18 @@ where
             })
         })))
     }
+}
+
+/// Polls the deadline's timer, making it first if this is the first wait.
+fn wait_until(
+    timer: &mut Option<Pin<Box<Sleep>>>,
+    deadline: Instant,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    timer
+        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)))
+        .as_mut()
+        .poll(cx)
 }
 
 pin_project! {
@@ -193,11 +212,7 @@ where
         if let Poll::Ready(frame) = this.inner.poll_frame(cx) {
             return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
         }
-        let deadline = *this.deadline;
-        let timer = this
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
-        ready!(timer.as_mut().poll(cx));
+        ready!(wait_until(this.timer, *this.deadline, cx));
         *this.expired = true;
         Poll::Ready(Some(match this.protocol {
             Protocol::Grpc | Protocol::GrpcWeb { .. } => {
