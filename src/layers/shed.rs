@@ -7,6 +7,11 @@
 //! `Watch`, reflection) holds its place for as long as it streams, and the
 //! next request finds the place free by the time the client has seen the end.
 //!
+//! The permits are one atomic count ([`Permits`]), not tokio's `Semaphore`:
+//! nothing ever waits for a permit here, and giving one back to a semaphore
+//! takes its waiters' lock. A request costs one compare-and-swap to take its
+//! place and one subtraction to give it back.
+//!
 //! Why not tower's `ConcurrencyLimit` and `LoadShed`: the first queues in
 //! `poll_ready` and gives the permit back when the response *future* ends,
 //! before a streaming body has started; the second turns a full limit into
@@ -15,7 +20,10 @@
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     task::{Context, Poll, ready},
 };
 
@@ -24,24 +32,68 @@ use http::{Request, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use http_body_util::Either;
 use pin_project_lite::pin_project;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::body::Body;
 use tower::{Layer, Service};
 
 use super::{Refusal, classify::Classified};
 use crate::metrics::Metrics;
 
+/// The places for requests in flight: how many are taken, of how many.
+#[derive(Debug)]
+pub struct Permits {
+    taken: AtomicUsize,
+    max: usize,
+}
+
+impl Permits {
+    pub fn new(max: usize) -> Self {
+        Permits {
+            taken: AtomicUsize::new(0),
+            max,
+        }
+    }
+
+    /// A place, if one is free; it is given back when the permit drops.
+    pub fn try_acquire(self: &Arc<Self>) -> Option<Permit> {
+        let mut taken = self.taken.load(Ordering::Relaxed);
+        loop {
+            if taken >= self.max {
+                return None;
+            }
+            match self.taken.compare_exchange_weak(
+                taken,
+                taken + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(Permit(Arc::clone(self))),
+                Err(now) => taken = now,
+            }
+        }
+    }
+}
+
+/// One taken place of [`Permits`], held until it drops.
+#[derive(Debug)]
+pub struct Permit(Arc<Permits>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.taken.fetch_sub(1, Ordering::Release);
+    }
+}
+
 /// Lets at most `max_concurrent` requests in at once; see the module docs.
 #[derive(Debug, Clone)]
 pub struct ShedLayer {
-    permits: Arc<Semaphore>,
+    permits: Arc<Permits>,
     metrics: Option<Arc<Metrics>>,
 }
 
 impl ShedLayer {
     pub fn new(max_concurrent: usize) -> Self {
         ShedLayer {
-            permits: Arc::new(Semaphore::new(max_concurrent)),
+            permits: Arc::new(Permits::new(max_concurrent)),
             metrics: None,
         }
     }
@@ -69,7 +121,7 @@ impl<S> Layer<S> for ShedLayer {
 #[derive(Debug, Clone)]
 pub struct Shed<S> {
     inner: S,
-    permits: Arc<Semaphore>,
+    permits: Arc<Permits>,
     metrics: Option<Arc<Metrics>>,
 }
 
@@ -87,12 +139,12 @@ where
     }
 
     fn call(&mut self, request: Request<Classified<B>>) -> Self::Future {
-        match Arc::clone(&self.permits).try_acquire_owned() {
-            Ok(permit) => ShedFuture::Admitted {
+        match self.permits.try_acquire() {
+            Some(permit) => ShedFuture::Admitted {
                 future: self.inner.call(request),
                 permit: Some(permit),
             },
-            Err(_) => {
+            None => {
                 if let Some(metrics) = &self.metrics {
                     metrics.shed();
                 }
@@ -111,7 +163,7 @@ pin_project! {
         Admitted {
             #[pin]
             future: F,
-            permit: Option<OwnedSemaphorePermit>,
+            permit: Option<Permit>,
         },
         Refused { answer: Option<Response<Body>> },
     }
@@ -149,7 +201,7 @@ pin_project! {
     pub struct PermitBody<B> {
         #[pin]
         inner: B,
-        permit: Option<OwnedSemaphorePermit>,
+        permit: Option<Permit>,
     }
 }
 
@@ -284,6 +336,20 @@ mod tests {
         assert_eq!(only.into_data().expect("data"), "hello");
         assert_eq!(quick(&layer, Protocol::Rest).await.status(), StatusCode::OK);
         drop(body);
+    }
+
+    #[test]
+    fn permits_let_in_at_most_their_number_and_free_a_place_on_drop() {
+        let permits = Arc::new(Permits::new(2));
+        let first = permits.try_acquire().expect("a free place");
+        let second = permits.try_acquire().expect("a free place");
+        assert!(permits.try_acquire().is_none(), "both places are taken");
+        drop(first);
+        let third = permits.try_acquire().expect("the freed place");
+        assert!(permits.try_acquire().is_none());
+        drop((second, third));
+        assert_eq!(permits.taken.load(Ordering::Relaxed), 0);
+        assert!(Arc::new(Permits::new(0)).try_acquire().is_none());
     }
 
     #[tokio::test]
