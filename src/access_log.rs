@@ -27,7 +27,7 @@ use tonic::{Code, body::Body};
 
 use crate::{
     logging::{LogFormat, needs_escape, write_json_str},
-    metrics::{GaugeGuard, Metrics, Route},
+    metrics::{Metrics, Route},
     protocol::{GRPC_STATUS, Protocol},
 };
 
@@ -116,14 +116,88 @@ fn status_value(text: &[u8]) -> Option<HeaderValue> {
     }
 }
 
+/// What counting requests in the metrics needs: the metrics, and the
+/// `route` label of each of the transcoder's routes.
+#[derive(Debug)]
+pub struct Recorder {
+    metrics: Arc<Metrics>,
+    /// The transcoder's routes, by [`crate::transcode::matched`]'s index.
+    rest_routes: Box<[Route]>,
+}
+
+impl Recorder {
+    /// `rest_templates` are the transcoder's route templates in its order
+    /// ([`crate::transcode::Transcoder::templates`]).
+    pub fn new(metrics: Arc<Metrics>, rest_templates: &[String]) -> Self {
+        let rest_routes = rest_templates.iter().map(|t| metrics.route(t)).collect();
+        Recorder {
+            metrics,
+            rest_routes,
+        }
+    }
+
+    /// A request that has just arrived: in flight from now until the
+    /// returned [`Counted`] drops.
+    pub fn arrived(self: &Arc<Self>) -> Counted {
+        self.metrics.request_entered();
+        Counted {
+            recorder: Arc::clone(self),
+            rest_route: None,
+        }
+    }
+}
+
 /// A request to count in the metrics when its body ends, from the same
-/// [`Entry`] as its line.
+/// [`Entry`] as its line. It is in `greet_gateway_requests_in_flight` while
+/// this lives. It holds the one reference count a request takes on the
+/// metrics: every atomic operation on the request path costs real time
+/// that instruction counts do not show.
 #[derive(Debug)]
 pub struct Counted {
-    pub metrics: Arc<Metrics>,
-    pub route: Route,
-    /// Holds `greet_gateway_requests_in_flight` up until the body ends.
-    pub in_flight: GaugeGuard,
+    recorder: Arc<Recorder>,
+    rest_route: Option<usize>,
+}
+
+impl Counted {
+    /// Whether the transcoder has said which REST route it matched.
+    pub fn knows_rest_route(&self) -> bool {
+        self.rest_route.is_some()
+    }
+
+    /// The REST route the transcoder matched, by its index.
+    pub fn set_rest_route(&mut self, matched: Option<usize>) {
+        self.rest_route = matched;
+    }
+
+    /// The request's `route` label: the REST route matched, else its path
+    /// when that is a known route, else `unmatched`.
+    fn route(&self, entry: &Entry) -> Route {
+        let recorder = &self.recorder;
+        match self.rest_route.and_then(|i| recorder.rest_routes.get(i)) {
+            Some(&route) => route,
+            None => recorder.metrics.route(entry.uri.path()),
+        }
+    }
+
+    fn record(&self, entry: &Entry, elapsed: std::time::Duration) {
+        let grpc_status = entry
+            .grpc_status
+            .as_ref()
+            .map(|value| Code::from_bytes(value.as_bytes()));
+        self.recorder.metrics.record(
+            entry.protocol,
+            self.route(entry),
+            entry.status,
+            grpc_status,
+            elapsed,
+        );
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.recorder.metrics.request_left();
+    }
 }
 
 /// A response body that logs its [`Entry`] once, when it is finished, and
@@ -163,18 +237,8 @@ impl<B: HttpBody> LoggedBody<B> {
             return;
         };
         let elapsed = entry.started.elapsed();
-        if let Some(Counted {
-            metrics,
-            route,
-            in_flight,
-        }) = self.counted.take()
-        {
-            let grpc_status = entry
-                .grpc_status
-                .as_ref()
-                .map(|value| Code::from_bytes(value.as_bytes()));
-            metrics.record(entry.protocol, route, entry.status, grpc_status, elapsed);
-            drop(in_flight);
+        if let Some(counted) = self.counted.take() {
+            counted.record(&entry, elapsed);
         }
         if !tracing::enabled!(target: "greet_gateway::access", tracing::Level::INFO) {
             return;

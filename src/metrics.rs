@@ -400,6 +400,19 @@ impl Metrics {
         GaugeGuard::hold(&self.in_flight)
     }
 
+    /// A request enters `greet_gateway_requests_in_flight`, for the access
+    /// log's [`crate::access_log::Counted`], which already holds the metrics
+    /// and leaves on drop: the same as [`Metrics::request_in_flight`]
+    /// without a second handle to hold.
+    pub(crate) fn request_entered(&self) {
+        self.in_flight.inc();
+    }
+
+    /// A request entered with [`Metrics::request_entered`] leaves.
+    pub(crate) fn request_left(&self) {
+        self.in_flight.dec();
+    }
+
     /// Counts a connection from now until the guard drops
     /// (`greet_gateway_connections_open`).
     pub fn connection_open(&self) -> GaugeGuard {

@@ -33,9 +33,9 @@ use tower::{Layer, Service};
 
 use super::{classify::Classified, request_id::trace_id};
 use crate::{
-    access_log::{Counted, Entry, LoggedBody, TraceId},
+    access_log::{Counted, Entry, LoggedBody, Recorder, TraceId},
     connect,
-    metrics::{Metrics, Route},
+    metrics::Metrics,
     protocol::{GRPC_STATUS, Protocol},
     transcode::matched,
 };
@@ -45,14 +45,6 @@ use crate::{
 #[derive(Debug, Clone, Default)]
 pub struct AccessLogLayer {
     recorder: Option<Arc<Recorder>>,
-}
-
-/// What the layer needs to count requests.
-#[derive(Debug)]
-struct Recorder {
-    metrics: Arc<Metrics>,
-    /// The transcoder's routes, by [`matched`]'s index.
-    rest_routes: Box<[Route]>,
 }
 
 impl AccessLogLayer {
@@ -65,12 +57,8 @@ impl AccessLogLayer {
     /// transcoder's route templates in its order
     /// ([`crate::transcode::Transcoder::templates`]).
     pub fn counting(metrics: Arc<Metrics>, rest_templates: &[String]) -> Self {
-        let rest_routes = rest_templates.iter().map(|t| metrics.route(t)).collect();
         AccessLogLayer {
-            recorder: Some(Arc::new(Recorder {
-                metrics,
-                rest_routes,
-            })),
+            recorder: Some(Arc::new(Recorder::new(metrics, rest_templates))),
         }
     }
 }
@@ -115,43 +103,11 @@ where
             protocol: request.body().protocol(),
             trace_id: trace_id(request.headers()),
         };
-        let counting = self.recorder.as_ref().map(|recorder| Counting {
-            in_flight: recorder.metrics.request_in_flight(),
-            recorder: Arc::clone(recorder),
-            rest_route: None,
-        });
+        let counting = self.recorder.as_ref().map(Recorder::arrived);
         AccessLogFuture {
             future: self.inner.call(request),
             arrival: Some(arrival),
             counting,
-        }
-    }
-}
-
-/// A request being counted, until its answer's head is known.
-#[derive(Debug)]
-struct Counting {
-    recorder: Arc<Recorder>,
-    in_flight: crate::metrics::GaugeGuard,
-    /// The REST route the transcoder matched, once it has.
-    rest_route: Option<usize>,
-}
-
-impl Counting {
-    /// The request's `route` label; see the module docs.
-    fn route(&self, arrival: &Arrival) -> Route {
-        let recorder = &self.recorder;
-        match self.rest_route.and_then(|i| recorder.rest_routes.get(i)) {
-            Some(&route) => route,
-            None => recorder.metrics.route(arrival.uri.path()),
-        }
-    }
-
-    fn into_counted(self, route: Route) -> Counted {
-        Counted {
-            metrics: Arc::clone(&self.recorder.metrics),
-            route,
-            in_flight: self.in_flight,
         }
     }
 }
@@ -173,7 +129,7 @@ pin_project! {
         #[pin]
         future: F,
         arrival: Option<Arrival>,
-        counting: Option<Counting>,
+        counting: Option<Counted>,
     }
 }
 
@@ -188,9 +144,9 @@ where
         let this = self.project();
         let future = this.future;
         let polled = match this.counting {
-            Some(counting) if counting.rest_route.is_none() && is_rest(this.arrival) => {
+            Some(counting) if !counting.knows_rest_route() && is_rest(this.arrival) => {
                 let (polled, matched) = matched::during(|| future.poll(cx));
-                counting.rest_route = matched;
+                counting.set_rest_route(matched);
                 polled
             }
             _ => future.poll(cx),
@@ -200,10 +156,7 @@ where
             .arrival
             .take()
             .expect("a future is not polled after it completed");
-        let counted = this.counting.take().map(|counting| {
-            let route = counting.route(&arrival);
-            counting.into_counted(route)
-        });
+        let counted = this.counting.take();
         let entry = Entry {
             started: arrival.started,
             method: arrival.method,
