@@ -6,8 +6,8 @@
 //! header name page code cannot use), so a request can never find the policy
 //! broken or silently inert. On a request the server asks two things only:
 //! [`CorsPolicy::preflight`] answers an `OPTIONS` preflight whole (204 or
-//! 403), and [`CorsPolicy::decorate`] adds the response headers of an actual
-//! request. Everything else is precomputed here: `cors/origin.rs` rewrites the
+//! 403), and [`CorsPolicy::grant`] decides the response headers of an
+//! actual request, which [`Grant::add_to`] adds to its answer. Everything else is precomputed here: `cors/origin.rs` rewrites the
 //! allowlist, `cors/header_list.rs` checks and joins the two header lists.
 //!
 //! Behaviour follows the Fetch standard's CORS protocol
@@ -174,14 +174,14 @@ impl CorsPolicy {
         method == Method::OPTIONS && headers.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
     }
 
-    /// The request's `Origin`, if it is one this policy allows.
-    pub fn allowed_origin<'a>(&self, headers: &'a HeaderMap) -> Option<&'a HeaderValue> {
+    /// The request's `Origin`, if it is one this policy allows: the
+    /// policy's own copy of it when the origins are listed.
+    pub fn allowed_origin<'a>(&'a self, headers: &'a HeaderMap) -> Option<&'a HeaderValue> {
         let origin = headers.get(header::ORIGIN)?;
-        let allowed = match &self.origins {
-            AllowedOrigins::Any => origin.as_bytes() != b"null",
-            AllowedOrigins::List(list) => list.iter().any(|o| o == origin),
-        };
-        allowed.then_some(origin)
+        match &self.origins {
+            AllowedOrigins::Any => (origin.as_bytes() != b"null").then_some(origin),
+            AllowedOrigins::List(list) => list.iter().find(|o| *o == origin),
+        }
     }
 
     /// Answers a preflight: 204 with the grant, or 403 saying what was refused.
@@ -228,25 +228,15 @@ impl CorsPolicy {
         response
     }
 
-    /// Adds the CORS headers of an actual (non-preflight) response. `origin` is
-    /// what [`Self::allowed_origin`] returned for the request; `Vary: Origin` is
-    /// added either way, so no cache hands one origin's answer to another.
-    pub fn decorate(&self, origin: Option<HeaderValue>, headers: &mut HeaderMap) {
-        headers.append(header::VARY, HeaderValue::from_static("Origin"));
-        let Some(origin) = origin else { return };
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            self.origin_value(origin),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            self.expose_headers.value().clone(),
-        );
-        if self.allow_credentials {
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
+    /// What the answer to an actual (non-preflight) request gets, decided
+    /// from the request's `Origin`.
+    pub fn grant(&self, headers: &HeaderMap) -> Grant {
+        Grant {
+            allow_origin: self
+                .allowed_origin(headers)
+                .map(|origin| self.origin_value(origin.clone())),
+            expose_headers: self.expose_headers.value().clone(),
+            allow_credentials: self.allow_credentials,
         }
     }
 
@@ -295,6 +285,40 @@ impl CorsPolicy {
 }
 
 /// The allowlist, each entry as browsers write it (see [`origin`]), each once.
+/// The CORS headers of an actual request's answer ([`CorsPolicy::grant`]).
+///
+/// It copies the policy's values rather than holding the policy, and those
+/// values are leaked once per policy (an allowed origin, the exposed names):
+/// copying a static header value copies a pointer, where a shared one (or an
+/// `Arc` of the policy) would raise and lower a reference count, an atomic
+/// operation, for every request.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// `None` when the request's origin is not allowed (or it sent none).
+    allow_origin: Option<HeaderValue>,
+    expose_headers: HeaderValue,
+    allow_credentials: bool,
+}
+
+impl Grant {
+    /// Adds the headers to an answer. `Vary: Origin` is added either way,
+    /// so no cache hands one origin's answer to another.
+    pub fn add_to(self, headers: &mut HeaderMap) {
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        let Some(origin) = self.allow_origin else {
+            return;
+        };
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, self.expose_headers);
+        if self.allow_credentials {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
+}
+
 fn parse_origins(raw: &[String]) -> Result<AllowedOrigins, CorsConfigError> {
     if raw.iter().any(|o| o.trim() == "*") {
         return Ok(AllowedOrigins::Any);
@@ -315,8 +339,9 @@ fn parse_origins(raw: &[String]) -> Result<AllowedOrigins, CorsConfigError> {
                 "allowed origin '{written}' is matched as '{origin}', the way browsers send it"
             );
         }
-        let value = HeaderValue::try_from(origin)
-            .expect("a normalised origin is ASCII letters, digits and punctuation");
+        // Leaked once per policy, as `HeaderList`'s value: granting the
+        // origin to an answer then copies a pointer ([`Grant`]).
+        let value = HeaderValue::from_static(Box::leak(origin.into_boxed_str()));
         if !list.contains(&value) {
             list.push(value);
         }
@@ -448,10 +473,8 @@ mod tests {
         s.expose_headers = vec!["x-ratelimit-remaining".into(), "grpc-status".into()];
         let p = CorsPolicy::new(&s).unwrap();
         let mut h = HeaderMap::new();
-        p.decorate(
-            Some(HeaderValue::from_static("http://localhost:1234")),
-            &mut h,
-        );
+        p.grant(&with_origin("http://localhost:1234"))
+            .add_to(&mut h);
         assert_eq!(
             h[header::ACCESS_CONTROL_EXPOSE_HEADERS],
             "grpc-status, grpc-message, grpc-status-details-bin, x-request-id, x-ratelimit-remaining"

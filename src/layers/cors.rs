@@ -16,14 +16,17 @@ use std::{
     task::{Context, Poll, ready},
 };
 
-use http::{HeaderValue, Request, Response};
+use http::{Request, Response};
 use http_body_util::Either;
 use pin_project_lite::pin_project;
 use tonic::body::Body;
 use tower::{Layer, Service};
 
 use super::classify::Classified;
-use crate::{cors::CorsPolicy, protocol::Protocol};
+use crate::{
+    cors::{CorsPolicy, Grant},
+    protocol::Protocol,
+};
 
 /// Applies a [`CorsPolicy`]; see the module docs.
 #[derive(Debug, Clone)]
@@ -76,11 +79,10 @@ where
                 answer: Some(self.policy.preflight(request.headers())),
             };
         }
-        let origin = self.policy.allowed_origin(request.headers()).cloned();
+        let grant = self.policy.grant(request.headers());
         CorsFuture::Actual {
             future: self.inner.call(request),
-            origin,
-            policy: Arc::clone(&self.policy),
+            grant: Some(grant),
         }
     }
 }
@@ -94,8 +96,7 @@ pin_project! {
             #[pin]
             future: F,
             // What the policy said of the request's `Origin`.
-            origin: Option<HeaderValue>,
-            policy: Arc<CorsPolicy>,
+            grant: Option<Grant>,
         },
     }
 }
@@ -114,13 +115,12 @@ where
                     .expect("a future is not polled after it completed");
                 Poll::Ready(Ok(answer.map(Either::Right)))
             }
-            CorsProjection::Actual {
-                future,
-                origin,
-                policy,
-            } => {
+            CorsProjection::Actual { future, grant } => {
                 let mut response = ready!(future.poll(cx))?;
-                policy.decorate(origin.take(), response.headers_mut());
+                grant
+                    .take()
+                    .expect("a future is not polled after it completed")
+                    .add_to(response.headers_mut());
                 Poll::Ready(Ok(response.map(Either::Left)))
             }
         }
