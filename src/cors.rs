@@ -7,7 +7,8 @@
 //! broken or silently inert. On a request the server asks two things only:
 //! [`CorsPolicy::preflight`] answers an `OPTIONS` preflight whole (204 or
 //! 403), and [`CorsPolicy::grant`] decides the response headers of an
-//! actual request, which [`Grant::add_to`] adds to its answer. Everything else is precomputed here: `cors/origin.rs` rewrites the
+//! actual request, which [`Grant::add_to`] adds to its answer. Everything
+//! else is precomputed here: `cors/origin.rs` rewrites the
 //! allowlist, `cors/header_list.rs` checks and joins the two header lists.
 //!
 //! Behaviour follows the Fetch standard's CORS protocol
@@ -188,7 +189,6 @@ impl CorsPolicy {
     pub fn preflight(&self, headers: &HeaderMap) -> Response<tonic::body::Body> {
         let mut response = match self.check_preflight(headers) {
             Ok(origin) => {
-                let origin = origin.clone();
                 let mut response = Response::new(tonic::body::Body::empty());
                 *response.status_mut() = StatusCode::NO_CONTENT;
                 let h = response.headers_mut();
@@ -234,16 +234,17 @@ impl CorsPolicy {
         Grant {
             allow_origin: self
                 .allowed_origin(headers)
-                .map(|origin| self.origin_value(origin.clone())),
+                .map(|origin| self.origin_value(origin)),
             expose_headers: self.expose_headers.value().clone(),
             allow_credentials: self.allow_credentials,
         }
     }
 
-    fn origin_value(&self, origin: HeaderValue) -> HeaderValue {
+    /// The `Access-Control-Allow-Origin` value for an allowed `origin`.
+    fn origin_value(&self, origin: &HeaderValue) -> HeaderValue {
         match self.origins {
             AllowedOrigins::Any => HeaderValue::from_static("*"),
-            AllowedOrigins::List(_) => origin,
+            AllowedOrigins::List(_) => origin.clone(),
         }
     }
 
@@ -292,7 +293,7 @@ impl CorsPolicy {
 /// copying a static header value copies a pointer, where a shared one (or an
 /// `Arc` of the policy) would raise and lower a reference count, an atomic
 /// operation, for every request.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Grant {
     /// `None` when the request's origin is not allowed (or it sent none).
     allow_origin: Option<HeaderValue>,
