@@ -152,11 +152,13 @@ where
             }
         };
         let (deadline, refusal, protocol) = (*this.deadline, *this.refusal, *this.protocol);
+        // A timer made while the handler waited goes on with the body.
+        let timer = this.timer.take();
         Poll::Ready(Ok(answer.map(|inner| {
             Either::Left(DeadlineBody {
                 inner,
                 deadline,
-                timer: None,
+                timer,
                 refusal,
                 protocol,
                 expired: false,
@@ -362,6 +364,37 @@ mod tests {
         let (_frames, body) = streamed(Protocol::Rest).await;
         let error = body.collect().await.expect_err("the body is cut");
         assert_eq!(error.to_string(), "Request timed out after 50 ms");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handler_that_waited_leaves_its_body_the_rest_of_the_same_deadline() {
+        let (_frames, body) = stream();
+        let mut body = Some(body);
+        let slow = service_fn(move |_: Request<()>| {
+            let body = body.take().expect("one request");
+            async move {
+                tokio::time::sleep(LIMIT / 2).await;
+                Ok::<_, Infallible>(Response::new(body))
+            }
+        });
+        let start = Instant::now();
+        let response = TimeoutLayer::new(LIMIT, Protocol::Rest)
+            .layer(slow)
+            .oneshot(request(None))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK);
+        let error = response
+            .into_body()
+            .collect()
+            .await
+            .expect_err("the body is cut");
+        assert_eq!(error.to_string(), "Request timed out after 50 ms");
+        assert_eq!(
+            start.elapsed(),
+            LIMIT,
+            "one deadline from the request's arrival"
+        );
     }
 
     #[tokio::test]
