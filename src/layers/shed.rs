@@ -55,21 +55,12 @@ impl Permits {
 
     /// A place, if one is free; it is given back when the permit drops.
     pub fn try_acquire(self: &Arc<Self>) -> Option<Permit> {
-        let mut taken = self.taken.load(Ordering::Relaxed);
-        loop {
-            if taken >= self.max {
-                return None;
-            }
-            match self.taken.compare_exchange_weak(
-                taken,
-                taken + 1,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Some(Permit(Arc::clone(self))),
-                Err(now) => taken = now,
-            }
-        }
+        self.taken
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |taken| {
+                (taken < self.max).then_some(taken + 1)
+            })
+            .ok()
+            .map(|_| Permit(Arc::clone(self)))
     }
 }
 
