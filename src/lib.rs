@@ -26,7 +26,8 @@
 //! - the request path: [`listener`] (accept loop, hyper settings, TLS),
 //!   [`graceful`] (the open connections told to close, and waited for),
 //!   [`header_timer`] (hyper's header-read deadline, one timer a connection),
-//!   [`ready`] (a tower service called in place when ready), [`app`] (the stack, dispatch by protocol),
+//!   [`ready`] (a tower service called in place when ready), [`app`] (the
+//!   stack, dispatch by protocol),
 //!   [`layers`] (one tower layer per concern), [`protocol`] (which face a
 //!   request is for, each face's error shape).
 //! - the domain and its services: [`greeter`] (the greeting rules; no HTTP),

@@ -103,11 +103,11 @@ where
             protocol: request.body().protocol(),
             trace_id: trace_id(request.headers()),
         };
-        let counting = self.recorder.as_ref().map(Recorder::arrived);
+        let counted = self.recorder.as_ref().map(Recorder::arrived);
         AccessLogFuture {
             future: self.inner.call(request),
             arrival: Some(arrival),
-            counting,
+            counted,
         }
     }
 }
@@ -129,7 +129,7 @@ pin_project! {
         #[pin]
         future: F,
         arrival: Option<Arrival>,
-        counting: Option<Counted>,
+        counted: Option<Counted>,
     }
 }
 
@@ -143,10 +143,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let future = this.future;
-        let polled = match this.counting {
-            Some(counting) if !counting.knows_rest_route() && is_rest(this.arrival) => {
+        let polled = match this.counted {
+            Some(counted) if !counted.knows_rest_route() && is_rest(this.arrival) => {
                 let (polled, matched) = matched::during(|| future.poll(cx));
-                counting.set_rest_route(matched);
+                counted.set_rest_route(matched);
                 polled
             }
             _ => future.poll(cx),
@@ -156,7 +156,7 @@ where
             .arrival
             .take()
             .expect("a future is not polled after it completed");
-        let counted = this.counting.take();
+        let counted = this.counted.take();
         let entry = Entry {
             started: arrival.started,
             method: arrival.method,
