@@ -9,6 +9,7 @@
 
 import argparse
 import json
+import random
 import re
 import shutil
 import statistics
@@ -94,6 +95,17 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def median_interval(values, resamples=2000, seed=1):
+    """A bootstrap 95 % interval of the median of `values` (bench/compare
+    uses it too): how far a median of this many noisy rounds can be off.
+    With five rounds it is about their range."""
+    if not values:
+        return None, None
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
 def summarize(work, out):
     work, out = Path(work), Path(out)
     meta = json.loads((work / "meta.json").read_text())
@@ -133,7 +145,7 @@ def summarize(work, out):
             y = [r[key] for r in raw if (r["path"], r["system"], r["round"]) == (path, b, rnd)]
             if x and y and y[0]:
                 ratios.append(x[0] / y[0])
-        return median(ratios)
+        return ratios
 
     ratios = [
         ("REST throughput, gateway / bare handler", per_round("rest", "gateway", "bare"), ">= 0.85", lambda v: v >= 0.85),
@@ -143,11 +155,12 @@ def summarize(work, out):
         ("gRPC-Web throughput, gateway / Envoy", per_round("grpc-web", "gateway", "envoy"), ">= 4", lambda v: v >= 4),
         ("native gRPC throughput, gateway / plain tonic", per_round("grpc", "gateway", "plain-tonic"), ">= 0.95", lambda v: v >= 0.95),
     ]
-    ratio_rows = [
-        {"ratio": name, "value": value, "target": target,
-         "met": (check(value) if (check and value is not None) else None)}
-        for name, value, target, check in ratios
-    ]
+    ratio_rows = []
+    for name, rounds, target, check in ratios:
+        value = median(rounds)
+        low, high = median_interval(rounds)
+        ratio_rows.append({"ratio": name, "value": value, "interval": [low, high], "rounds": rounds,
+                           "target": target, "met": (check(value) if (check and value is not None) else None)})
     systems = []
     for system in SYSTEMS:
         m = memory.get(system, {})
@@ -207,10 +220,13 @@ def tables(report):
         lines.append(
             f"| {PATH_LABELS[r['path']]} | {LABELS[r['system']]} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | "
             f"{r['p99_ms']:.2f} | {r['errors'] + r['access_log_errors']} | {r['loadgen_cpu'] * 100:.0f}% |")
-    lines += ["", "| ratio (median of per-round ratios) | value | target | met |", "|---|---:|---|---|"]
+    lines += ["", "| ratio (median of per-round ratios) | value | 95 % interval (bootstrap) | target | met |",
+              "|---|---:|---|---|---|"]
     for r in report["ratios"]:
         met = "" if r["met"] is None else ("yes" if r["met"] else "**no**")
-        lines.append(f"| {r['ratio']} | {fmt(r['value'], '.2f')} | {r['target']} | {met} |")
+        low, high = r.get("interval", (None, None))
+        interval = "–" if low is None else f"{low:.2f}–{high:.2f}"
+        lines.append(f"| {r['ratio']} | {fmt(r['value'], '.2f')} | {interval} | {r['target']} | {met} |")
     lines += ["", f"| system | idle RSS MiB | peak RSS MiB ({s['connections']} conns) | "
               f"RSS MiB ({s['many_connections']} conns) | start-up ms |", "|---|---:|---:|---:|---:|"]
     for r in report["systems"]:
