@@ -110,7 +110,7 @@ impl Connect {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let Some(procedure) = self.procedures.find(parts.uri.path()) else {
             // Classified Connect by its `connect-protocol-version` alone.
             // A path nothing serves is a 404, as connect-go's mux answers
@@ -135,8 +135,7 @@ impl Connect {
                 Err(error) => return ConnectError::from(error).into_response(),
             },
         };
-        let mut forwarded = HeaderMap::new();
-        forward::request_metadata(&parts.headers, &mut forwarded);
+        let forwarded = forward::request_metadata(std::mem::take(&mut parts.headers));
         match self.call(procedure, call.codec, &message, forwarded).await {
             Ok(answer) => {
                 let mut response = Response::new(Body::new(http_body_util::Full::new(answer.body)));

@@ -184,7 +184,7 @@ impl Transcoder {
         B: HttpBody<Data = Bytes> + Send + 'static,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let path = parts.uri.path();
         // OpenAPI hook: the document, before route matching (a length
         // compare is all other requests pay).
@@ -234,8 +234,7 @@ impl Transcoder {
                 ),
             ));
         }
-        let mut forwarded = HeaderMap::new();
-        forward::request_metadata(&parts.headers, &mut forwarded);
+        let mut forwarded = forward::request_metadata(std::mem::take(&mut parts.headers));
         if let Some(typed) = typed {
             let mut typed_metadata = tonic::metadata::MetadataMap::from_headers(forwarded);
             let reply = typed.call(&body, &mut typed_metadata);
