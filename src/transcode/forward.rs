@@ -39,8 +39,8 @@ pub fn is_reserved(name: &str) -> bool {
 /// The metadata a REST or Connect request forwards (see the module docs),
 /// made from its `headers` in place: the map's allocation is reused and the
 /// forwarded values move rather than being copied, so forwarding costs no
-/// allocation and no reference count (a fresh map cost two allocations and
-/// ~500 instructions a request, a tenth of what REST adds to gRPC).
+/// allocation and no reference count (a fresh map cost two allocations a
+/// request, three atomic operations and ~0.15k instructions).
 pub fn request_metadata(mut headers: HeaderMap) -> HeaderMap {
     // What to keep, taken out while the map drains; a request forwards a
     // handful at most (its id, trace, credentials).
