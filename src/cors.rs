@@ -285,7 +285,6 @@ impl CorsPolicy {
     }
 }
 
-/// The allowlist, each entry as browsers write it (see [`origin`]), each once.
 /// The CORS headers of an actual request's answer ([`CorsPolicy::grant`]).
 ///
 /// It copies the policy's values rather than holding the policy, and those
@@ -320,6 +319,7 @@ impl Grant {
     }
 }
 
+/// The allowlist, each entry as browsers write it (see [`origin`]), each once.
 fn parse_origins(raw: &[String]) -> Result<AllowedOrigins, CorsConfigError> {
     if raw.iter().any(|o| o.trim() == "*") {
         return Ok(AllowedOrigins::Any);
