@@ -58,8 +58,8 @@ pub fn request_metadata(mut headers: HeaderMap) -> HeaderMap {
                 }
             }
             None if forwarding => {
-                let name = kept.last().map(|(name, _)| name.clone());
-                kept.extend(name.map(|name| (name, value)));
+                let (name, _) = kept.last().expect("a forwarded name's first value is kept");
+                kept.push((name.clone(), value));
             }
             None => {}
         }
